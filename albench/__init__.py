@@ -1,0 +1,10 @@
+"""albench: a plugin-based benchmark suite for deep active learning."""
+
+import pluggy
+
+__version__ = "0.1.0"
+
+hookimpl = pluggy.HookimplMarker("albench")
+"""Decorator that marks a function as an albench hook implementation."""
+
+__all__ = ["__version__", "hookimpl"]

@@ -1,0 +1,1 @@
+"""albench's own datasets, models, strategies and executors, registered as plugins."""

@@ -1,0 +1,10 @@
+"""The built-in executors: in-process and a local process pool."""
+
+from albench import hookimpl
+from albench.executors import LocalExecutor, ProcessExecutor
+
+
+@hookimpl
+def albench_register_executors(register):
+    register("local", LocalExecutor, "every run in this process, one after another (default)")
+    register("process", ProcessExecutor, "a pool of worker processes on this machine")

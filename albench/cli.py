@@ -1,0 +1,166 @@
+"""The ``albench`` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from albench.plugins import KINDS, RegistrationError, UnknownNameError, get_plugins
+
+
+def _fail(message: str) -> None:
+    raise click.ClickException(message)
+
+
+def _parse_seeds(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    seeds = []
+    for part in text.split(","):
+        part = part.strip()
+        try:
+            if "-" in part:
+                low, high = (int(v) for v in part.split("-", 1))
+                seeds.extend(range(low, high + 1))
+            else:
+                seeds.append(int(part))
+        except ValueError:
+            _fail(f"--seeds must look like 0,1,2 or 0-4, got {text!r}")
+    if not seeds or min(seeds) < 0:
+        _fail(f"--seeds must list non-negative integers, got {text!r}")
+    return seeds
+
+
+@click.group()
+@click.version_option(package_name="albench")
+def main() -> None:
+    """albench: a plugin-based benchmark suite for deep active learning."""
+
+
+@main.command()
+@click.option("--all", "all_strategies", is_flag=True,
+              help="Every installed strategy (or the suite's list).")
+@click.option("-s", "--strategy", "strategies", multiple=True, help="A strategy to run (repeat).")
+@click.option("--suite", default="quick", show_default=True,
+              help="A built-in suite name or a path to a suite .toml file.")
+@click.option("--seeds", help="Override the suite's seeds, e.g. 0,1,2 or 0-4.")
+@click.option("--results", "results_dir", default="results", show_default=True,
+              type=click.Path(file_okay=False), help="Results directory (SQLite store).")
+@click.option("--force", is_flag=True, help="Recompute runs that are already complete.")
+@click.option("--executor", default="local", show_default=True, help="Where runs execute.")
+@click.option("--workers", type=int, help="Worker count for parallel executors.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:N].")
+@click.option("--leaderboard/--no-leaderboard", default=True, show_default=True,
+              help="Regenerate the suite's leaderboard afterwards (needs albench.report).")
+@click.option("--leaderboards", "leaderboards_dir", default="leaderboards", show_default=True,
+              type=click.Path(file_okay=False), help="Where leaderboards are written.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def run(all_strategies, strategies, suite, seeds, results_dir, force, executor, workers,
+        device, leaderboard, leaderboards_dir, quiet):
+    """Run (or resume) a suite for the chosen strategies."""
+    from albench.results import ResultStore
+    from albench.runner import run_specs
+    from albench.spec import SuiteError, load_suite
+
+    if not all_strategies and not strategies:
+        _fail("choose strategies: --all, or -s NAME (see `albench list strategies`)")
+    try:
+        suite_obj = load_suite(suite)
+    except SuiteError as exc:
+        _fail(str(exc))
+    plugins = get_plugins()
+    if strategies:
+        names = list(strategies)
+    elif suite_obj.strategies == ["all"]:
+        names = plugins.names("strategies")
+    else:
+        names = list(suite_obj.strategies)
+    try:
+        for kind, name in [("strategies", n) for n in names] + [
+                (k, getattr(s, k[:-1])) for s in suite_obj.settings for k in ("datasets",
+                                                                              "models")]:
+            plugins.get(kind, name)
+        options = {"workers": workers} if workers else {}
+        executor_obj = plugins.get("executors", executor).factory(**options)
+    except (UnknownNameError, TypeError) as exc:
+        _fail(str(exc))
+    specs = suite_obj.run_specs(names, _parse_seeds(seeds))
+    store = ResultStore(results_dir)
+    click.echo(f"suite {suite_obj.name} v{suite_obj.version}: {len(specs)} runs "
+               f"({len(names)} strategies) -> {store.path}", err=True)
+    summary = run_specs(specs, store, executor_obj, force=force, device=device,
+                        progress=not quiet)
+    click.echo(f"{len(summary.completed)} completed, {len(summary.skipped)} already complete, "
+               f"{len(summary.busy)} busy in another process, {len(summary.failed)} failed",
+               err=True)
+    if leaderboard:
+        _write_leaderboard(store, suite_obj.name, Path(leaderboards_dir))
+    if summary.failed:
+        for run_id, error in summary.failed.items():
+            click.echo(f"failed {run_id}: {error}", err=True)
+        sys.exit(1)
+
+
+def _write_leaderboard(store, suite_name: str, directory: Path) -> None:
+    try:
+        from albench.report import write_leaderboard
+    except ImportError:
+        return
+    path = write_leaderboard(store, suite_name, directory)
+    click.echo(f"leaderboard: {path}", err=True)
+
+
+@main.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def plugins_command(as_json):
+    """Installed plugins: distribution, version, hooks and what each registered."""
+    plugins = get_plugins()
+    infos = plugins.info()
+    if as_json:
+        click.echo(json.dumps({
+            "plugins": [vars(info) for info in infos],
+            "load_errors": [vars(err) for err in plugins.load_errors],
+        }, indent=2))
+        return
+    for info in infos:
+        click.echo(f"{info.name}  ({info.distribution} {info.version})")
+        click.echo(f"  hooks: {', '.join(info.hooks) or '-'}")
+        for kind, names in info.registered.items():
+            click.echo(f"  {kind}: {', '.join(names)}")
+    for err in plugins.load_errors:
+        click.echo(f"{err.name}  ({err.distribution}) FAILED TO LOAD: {err.error}")
+
+
+@main.command("list")
+@click.argument("kind", required=False,
+                type=click.Choice([*KINDS, "suites"]))
+def list_command(kind):
+    """Datasets, models, strategies, executors and suites that can be used."""
+    from albench.spec import builtin_suites, load_suite
+
+    plugins = get_plugins()
+    for k in [kind] if kind else [*KINDS, "suites"]:
+        click.echo(f"{k}:")
+        if k == "suites":
+            for name in builtin_suites():
+                click.echo(f"  {name:24} {load_suite(name).description}")
+            continue
+        for name in sorted(plugins.registry[k]):
+            item = plugins.registry[k][name]
+            shown = name + "A+B" if name.endswith(":") else name
+            click.echo(f"  {shown:24} {item.description}  [{item.plugin}]")
+
+
+def cli_entry() -> None:
+    try:
+        main()
+    except RegistrationError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    cli_entry()

@@ -1,0 +1,166 @@
+"""The active-learning loop: train from scratch, test, query, reveal labels, repeat."""
+
+from __future__ import annotations
+
+import platform
+import time
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+
+from albench.plugins import Plugins
+from albench.results import PluginRef, RoundRecord, RunRecord, now
+from albench.spec import RunSpec
+from albench.training import Trainer, pick_device
+from albench.types import Dataset, QueryContext
+
+# Purposes that keep the seed streams of one run independent.
+_INITIAL_SET, _MODEL, _STRATEGY = 0, 1, 2
+
+
+class SelectionError(Exception):
+    """A strategy returned indices that break the contract."""
+
+
+def derived_seed(seed: int, purpose: int, round_: int = 0) -> int:
+    """A seed for one purpose and round, independent of every other stream."""
+    return int(np.random.SeedSequence([seed, purpose, round_]).generate_state(1)[0])
+
+
+def initial_labeled(spec: RunSpec, pool_size: int) -> np.ndarray:
+    """The random initial set: identical for every strategy run with the same seed."""
+    if spec.initial_labeled > pool_size:
+        raise ValueError(f"{spec.label}: initial_labeled={spec.initial_labeled} exceeds the "
+                         f"pool of {pool_size}")
+    rng = np.random.default_rng(derived_seed(spec.seed, _INITIAL_SET))
+    return np.sort(rng.choice(pool_size, spec.initial_labeled, replace=False))
+
+
+def validate_selection(selected, budget: int, labeled_mask: np.ndarray, strategy: str
+                       ) -> np.ndarray:
+    """Return ``selected`` as int64 indices, or raise :class:`SelectionError` naming the strategy."""
+    where = f"strategy {strategy!r}"
+    array = np.asarray(selected)
+    if array.dtype == bool or not (np.issubdtype(array.dtype, np.integer) or array.size == 0):
+        raise SelectionError(f"{where} returned {array.dtype} values; it must return integer "
+                             f"pool indices")
+    array = array.astype(np.int64).reshape(-1) if array.ndim <= 1 else array
+    if array.ndim != 1:
+        raise SelectionError(f"{where} returned an array of shape {np.shape(selected)}; "
+                             f"it must be one-dimensional")
+    if len(array) != budget:
+        raise SelectionError(f"{where} returned {len(array)} indices for a budget of {budget}")
+    out_of_range = array[(array < 0) | (array >= len(labeled_mask))]
+    if len(out_of_range):
+        raise SelectionError(f"{where} returned indices outside the pool of "
+                             f"{len(labeled_mask)}: {out_of_range[:5].tolist()}")
+    values, counts = np.unique(array, return_counts=True)
+    if (counts > 1).any():
+        raise SelectionError(f"{where} returned duplicate indices: "
+                             f"{values[counts > 1][:5].tolist()}")
+    already = array[labeled_mask[array]]
+    if len(already):
+        raise SelectionError(f"{where} returned already-labelled indices: "
+                             f"{already[:5].tolist()}")
+    return array
+
+
+@dataclass
+class PreparedRun:
+    """A run's loaded parts: dataset, trainer and strategy."""
+
+    spec: RunSpec
+    dataset: Dataset
+    trainer: Trainer
+    strategy: object
+    plugins: dict[str, PluginRef]
+
+
+def prepare(spec: RunSpec, plugins: Plugins, device: str = "auto",
+            dataset: Dataset | None = None) -> PreparedRun:
+    """Load the dataset, model factory and strategy that ``spec`` names."""
+    found = {kind: plugins.get(registry, getattr(spec, kind)) for kind, registry in
+             (("dataset", "datasets"), ("model", "models"), ("strategy", "strategies"))}
+    if dataset is None:
+        dataset = load_dataset(spec, plugins)
+    trainer = Trainer(dataset, found["model"].factory, spec.training, pick_device(device),
+                      spec.model_options)
+    strategy = found["strategy"].factory(**spec.strategy_options)
+    refs = {kind: PluginRef(name=item.name, plugin=item.plugin, version=item.version)
+            for kind, item in found.items()}
+    return PreparedRun(spec, dataset, trainer, strategy, refs)
+
+
+def load_dataset(spec: RunSpec, plugins: Plugins) -> Dataset:
+    """The spec's dataset, its pool subsampled when the spec says so."""
+    dataset = plugins.get("datasets", spec.dataset).factory(**spec.dataset_options)
+    if spec.pool_size is not None:
+        dataset = dataset.subsample_pool(spec.pool_size)
+    return dataset
+
+
+def new_record(run: PreparedRun) -> RunRecord:
+    """A fresh record for a run that has not started."""
+    initial = initial_labeled(run.spec, run.dataset.pool_size)
+    return RunRecord(
+        run_id=run.spec.run_id, status="running", spec=run.spec, plugins=run.plugins,
+        environment=environment(run.trainer.device), dataset_revision=run.dataset.revision,
+        initial_labeled_idx=initial.tolist(),
+        initial_class_counts=class_counts(run.dataset, initial),
+        started_at=now(), updated_at=now(),
+    )
+
+
+def environment(device) -> dict[str, str]:
+    import torch
+
+    from albench import __version__
+
+    return {"albench": __version__, "python": platform.python_version(),
+            "torch": torch.__version__, "numpy": np.__version__,
+            "platform": platform.platform(), "device": str(device)}
+
+
+def class_counts(dataset: Dataset, idx: np.ndarray) -> list[int]:
+    return np.bincount(dataset.y_pool[np.asarray(idx, dtype=np.int64)],
+                       minlength=dataset.num_classes).tolist()
+
+
+def iter_rounds(run: PreparedRun, record: RunRecord) -> Iterator[RoundRecord]:
+    """Compute the rounds that ``record`` lacks, one at a time.
+
+    Every round's randomness derives from (seed, round), so resuming after round ``r``
+    gives exactly the numbers an uninterrupted run would.
+    """
+    spec, dataset, trainer = run.spec, run.dataset, run.trainer
+    labeled = np.asarray(record.labeled_idx, dtype=np.int64)
+    if record.dataset_revision != dataset.revision:
+        raise ValueError(f"{spec.label}: stored record was made on dataset revision "
+                         f"{record.dataset_revision}, the data now is {dataset.revision}")
+    for round_ in range(len(record.rounds), spec.rounds + 1):
+        fit = trainer.fit(dataset.x_pool[labeled], dataset.y_pool[labeled],
+                          seed=derived_seed(spec.seed, _MODEL, round_))
+        accuracy = trainer.accuracy(fit.model, dataset.x_test, dataset.y_test)
+        queried, query_seconds = np.empty(0, dtype=np.int64), 0.0
+        mask = np.zeros(dataset.pool_size, dtype=bool)
+        mask[labeled] = True
+        budget = min(spec.batch_size, int((~mask).sum()))
+        if round_ < spec.rounds and budget > 0:
+            context = QueryContext(
+                dataset=dataset, model=fit.model, labeled_idx=labeled,
+                unlabeled_idx=np.flatnonzero(~mask), labeled_labels=dataset.y_pool[labeled],
+                rng=np.random.default_rng(derived_seed(spec.seed, _STRATEGY, round_)),
+                trainer=trainer, round=round_,
+            )
+            start = time.perf_counter()
+            selected = run.strategy.select(context, budget)
+            query_seconds = time.perf_counter() - start
+            queried = validate_selection(selected, budget, mask, spec.strategy)
+        yield RoundRecord(
+            round=round_, labeled=len(labeled), accuracy=accuracy,
+            val_accuracy=fit.val_accuracy, epochs=fit.epochs_run, queried=queried.tolist(),
+            queried_class_counts=class_counts(dataset, queried) if len(queried) else [],
+            train_seconds=fit.seconds, query_seconds=query_seconds,
+        )
+        labeled = np.concatenate([labeled, queried])

@@ -1,0 +1,202 @@
+"""The plugin manager: loads entry points and built-ins, and keeps the registries."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import pluggy
+
+from albench import hookspecs
+
+ENTRY_POINT_GROUP = "albench"
+KINDS = ("datasets", "models", "strategies", "executors")
+BUILTIN_MODULES = (
+    "albench.builtin.datasets",
+    "albench.builtin.models",
+    "albench.builtin.strategies",
+    "albench.builtin.executors",
+)
+
+
+class RegistrationError(Exception):
+    """A plugin registered something invalid, such as a name already taken."""
+
+
+class UnknownNameError(KeyError):
+    """A dataset, model, strategy or executor name that no plugin registered."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class Registered:
+    """One registered dataset, model, strategy or executor."""
+
+    kind: str
+    name: str
+    factory: Callable[..., Any]
+    plugin: str
+    version: str
+    description: str = ""
+
+
+@dataclass
+class PluginInfo:
+    """What albench knows about one plugin, for ``albench plugins``."""
+
+    name: str
+    distribution: str
+    version: str
+    hooks: list[str] = field(default_factory=list)
+    registered: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class LoadError:
+    """An entry point that could not be imported."""
+
+    name: str
+    distribution: str
+    error: str
+
+
+def _selected(name: str) -> bool:
+    """Apply ``ALBENCH_LOAD_PLUGINS`` (allow-list) and ``ALBENCH_DISABLE_PLUGINS`` (block-list)."""
+    load = os.environ.get("ALBENCH_LOAD_PLUGINS")
+    if load is not None and name not in {n.strip() for n in load.split(",") if n.strip()}:
+        return False
+    disabled = os.environ.get("ALBENCH_DISABLE_PLUGINS", "")
+    return name not in {n.strip() for n in disabled.split(",") if n.strip()}
+
+
+class Plugins:
+    """Loaded plugins and everything they registered, keyed by kind and name."""
+
+    def __init__(self, extra_plugins: tuple[tuple[str, object], ...] = (), entry_points=True):
+        self.manager = pluggy.PluginManager("albench")
+        self.manager.add_hookspecs(hookspecs)
+        self.load_errors: list[LoadError] = []
+        self._sources: dict[str, tuple[str, str]] = {}
+        if entry_points:
+            self._load_entry_points()
+        for module_name in BUILTIN_MODULES:
+            module = importlib.import_module(module_name)
+            self._add(module, module_name, "albench", _albench_version())
+        for name, plugin in extra_plugins:
+            self._add(plugin, name, name, "0")
+        self.manager.check_pending()
+        self.registry: dict[str, dict[str, Registered]] = {kind: {} for kind in KINDS}
+        self._collect()
+
+    def _load_entry_points(self) -> None:
+        for ep in sorted(
+            importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name
+        ):
+            dist = ep.dist.name if ep.dist else "?"
+            version = ep.dist.version if ep.dist else "?"
+            if not _selected(ep.name) or self.manager.get_plugin(ep.name) is not None:
+                continue
+            try:
+                plugin = ep.load()
+            except Exception as exc:  # a broken plugin must not take the CLI down
+                self.load_errors.append(LoadError(ep.name, dist, f"{type(exc).__name__}: {exc}"))
+                continue
+            self._add(plugin, ep.name, dist, version)
+
+    def _add(self, plugin: object, name: str, distribution: str, version: str) -> None:
+        if not _selected(name) and distribution != "albench":
+            return
+        self.manager.register(plugin, name=name)
+        self._sources[name] = (distribution, version)
+
+    def _collect(self) -> None:
+        for kind in KINDS:
+            hook = getattr(self.manager.hook, f"albench_register_{kind}")
+            for impl in hook.get_hookimpls():
+                plugin_name = impl.plugin_name
+                distribution, version = self._sources[plugin_name]
+
+                def register(name, factory, description="", _p=plugin_name, _k=kind,
+                             _d=distribution, _v=version):
+                    self._register(Registered(_k, name, factory, _p, _v, description), _d)
+
+                impl.function(**{"register": register} if "register" in impl.argnames else {})
+
+    def _register(self, item: Registered, distribution: str) -> None:
+        if not isinstance(item.name, str) or not item.name.strip():
+            raise RegistrationError(f"plugin {item.plugin!r} registered a {item.kind[:-1]} "
+                                    f"with an invalid name {item.name!r}")
+        if not callable(item.factory):
+            raise RegistrationError(f"plugin {item.plugin!r} registered {item.kind[:-1]} "
+                                    f"{item.name!r} with a factory that is not callable")
+        existing = self.registry[item.kind].get(item.name)
+        if existing is not None:
+            first = self._sources[existing.plugin][0]
+            raise RegistrationError(
+                f"{item.kind[:-1]} {item.name!r} is registered twice: by plugin "
+                f"{existing.plugin!r} ({first}) and by plugin {item.plugin!r} ({distribution})"
+            )
+        self.registry[item.kind][item.name] = item
+
+    def get(self, kind: str, name: str) -> Registered:
+        """The registered item, or an error listing the names that exist."""
+        items = self.registry[kind]
+        if name in items:
+            return items[name]
+        resolved = self._resolve_parametrised(kind, name)
+        if resolved is not None:
+            return resolved
+        known = ", ".join(sorted(items)) or "none"
+        raise UnknownNameError(f"unknown {kind[:-1]} {name!r}; installed: {known}")
+
+    def _resolve_parametrised(self, kind: str, name: str) -> Registered | None:
+        """Names like ``mix:A+B`` resolve to the item registered as ``mix:``."""
+        prefix, sep, argument = name.partition(":")
+        item = self.registry[kind].get(prefix + ":") if sep else None
+        if item is None:
+            return None
+        factory = item.factory
+
+        def bound(**options):
+            return factory(argument, plugins=self, **options)
+
+        return Registered(kind, name, bound, item.plugin, item.version, item.description)
+
+    def names(self, kind: str) -> list[str]:
+        """Sorted names of one kind (parametrised entries such as ``mix:`` excluded)."""
+        return sorted(n for n in self.registry[kind] if not n.endswith(":"))
+
+    def info(self) -> list[PluginInfo]:
+        """One entry per loaded plugin, sorted by name."""
+        infos = []
+        for name, plugin in self.manager.list_name_plugin():
+            distribution, version = self._sources.get(name, ("?", "?"))
+            hooks = sorted(h.name for h in self.manager.get_hookcallers(plugin) or [])
+            registered = {
+                kind: sorted(n for n, item in self.registry[kind].items() if item.plugin == name)
+                for kind in KINDS
+            }
+            infos.append(PluginInfo(name, distribution, version, hooks,
+                                    {k: v for k, v in registered.items() if v}))
+        return sorted(infos, key=lambda p: p.name)
+
+
+def _albench_version() -> str:
+    from albench import __version__
+
+    return __version__
+
+
+_default: Plugins | None = None
+
+
+def get_plugins() -> Plugins:
+    """The process-wide plugin set, loaded on first use."""
+    global _default
+    if _default is None:
+        _default = Plugins()
+    return _default

@@ -1,0 +1,232 @@
+"""Run records and the results store (SQLite by default).
+
+Each run is one versioned JSON record holding its spec, the plugins and environment it ran
+with and every finished round. The store writes a record in one transaction after every
+round, so a killed run loses at most the round in progress and resumes at the next one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from albench.spec import RunSpec
+
+SCHEMA_VERSION = 1
+DB_NAME = "albench.sqlite"
+
+
+class RecordError(Exception):
+    """A stored record that cannot be trusted: invalid, hand-edited or from a newer albench."""
+
+
+class StoreBusyError(Exception):
+    """Another live process is working on this run."""
+
+
+class RoundRecord(BaseModel):
+    """One round: train on ``labeled`` examples, test, then (except the last) query."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    round: int = Field(ge=0)
+    labeled: int = Field(ge=1)
+    accuracy: float = Field(ge=0, le=1)
+    val_accuracy: float | None = None
+    epochs: int = Field(ge=0)
+    queried: list[int] = Field(default_factory=list)
+    queried_class_counts: list[int] = Field(default_factory=list)
+    train_seconds: float = Field(ge=0)
+    query_seconds: float = Field(ge=0)
+
+
+class PluginRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    plugin: str
+    version: str
+
+
+class RunRecord(BaseModel):
+    """Everything about one run; the unit the store keeps and the reports read."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    run_id: str
+    status: Literal["running", "complete", "failed"]
+    spec: RunSpec
+    plugins: dict[str, PluginRef]
+    environment: dict[str, str]
+    dataset_revision: str
+    initial_labeled_idx: list[int]
+    initial_class_counts: list[int]
+    rounds: list[RoundRecord] = Field(default_factory=list)
+    error: str | None = None
+    started_at: str
+    updated_at: str
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.run_id != self.spec.run_id:
+            raise ValueError(f"run_id {self.run_id} does not match its spec "
+                             f"(expected {self.spec.run_id}): the spec was edited")
+        if len(self.initial_labeled_idx) != self.spec.initial_labeled:
+            raise ValueError("initial_labeled_idx does not have spec.initial_labeled entries")
+        seen = set(self.initial_labeled_idx)
+        if len(seen) != len(self.initial_labeled_idx):
+            raise ValueError("initial_labeled_idx has duplicates")
+        for position, rnd in enumerate(self.rounds):
+            if rnd.round != position:
+                raise ValueError(f"round {rnd.round} stored at position {position}")
+            if rnd.labeled != len(seen):
+                raise ValueError(f"round {rnd.round} says {rnd.labeled} labelled, "
+                                 f"the queries add up to {len(seen)}")
+            if seen.intersection(rnd.queried) or len(set(rnd.queried)) != len(rnd.queried):
+                raise ValueError(f"round {rnd.round} queries an index twice")
+            if sum(rnd.queried_class_counts) != len(rnd.queried):
+                raise ValueError(f"round {rnd.round}: class counts do not sum to the queries")
+            seen.update(rnd.queried)
+        if len(self.rounds) > self.spec.rounds + 1:
+            raise ValueError(f"{len(self.rounds)} rounds stored, the spec has "
+                             f"{self.spec.rounds + 1}")
+        if self.status == "complete" and len(self.rounds) != self.spec.rounds + 1:
+            raise ValueError("marked complete with rounds missing")
+        return self
+
+    @property
+    def labeled_idx(self) -> list[int]:
+        """Initial set plus every query so far, in query order."""
+        out = list(self.initial_labeled_idx)
+        for rnd in self.rounds:
+            out.extend(rnd.queried)
+        return out
+
+    @property
+    def finished(self) -> bool:
+        return self.status == "complete"
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def parse_record(text: str, source: str = "record") -> RunRecord:
+    """Validate a JSON record; refuse newer schemas and hand edits with a clear message."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RecordError(f"{source}: not valid JSON ({exc})") from None
+    version = data.get("schema_version") if isinstance(data, dict) else None
+    if isinstance(version, int) and version > SCHEMA_VERSION:
+        raise RecordError(f"{source}: written by a newer albench (schema version {version}, "
+                          f"this albench reads up to {SCHEMA_VERSION}); upgrade albench")
+    try:
+        return RunRecord.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'record'}: {e['msg']}"
+                             for e in exc.errors()[:5])
+        raise RecordError(f"{source}: invalid run record: {problems}") from None
+
+
+class ResultStore:
+    """Run records in an SQLite database under a results directory.
+
+    Writers claim a run before computing it, so two ``albench run`` processes sharing a
+    directory never compute or write the same run twice.
+    """
+
+    def __init__(self, directory: str | Path):
+        self.directory = Path(directory)
+        self.path = self.directory / DB_NAME
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.execute("""CREATE TABLE IF NOT EXISTS runs (
+                run_id TEXT PRIMARY KEY, suite TEXT NOT NULL, strategy TEXT NOT NULL,
+                seed INTEGER NOT NULL, status TEXT NOT NULL, schema_version INTEGER NOT NULL,
+                record TEXT NOT NULL, updated_at TEXT NOT NULL)""")
+            db.execute("""CREATE TABLE IF NOT EXISTS claims (
+                run_id TEXT PRIMARY KEY, owner TEXT NOT NULL, seen REAL NOT NULL)""")
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        try:
+            db.execute("PRAGMA busy_timeout = 60000")
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        finally:
+            db.close()
+
+    def get(self, run_id: str) -> RunRecord | None:
+        with self._connect() as db:
+            row = db.execute("SELECT record FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return None if row is None else parse_record(row[0], f"{self.path} run {run_id}")
+
+    def save(self, record: RunRecord) -> None:
+        """Insert or replace one record, atomically."""
+        record.updated_at = now()
+        text = record.model_dump_json()
+        parse_record(text, f"run {record.run_id}")  # never store what we could not read back
+        with self._connect() as db:
+            db.execute(
+                """INSERT INTO runs (run_id, suite, strategy, seed, status, schema_version,
+                                     record, updated_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT(run_id) DO UPDATE SET status = excluded.status,
+                     schema_version = excluded.schema_version, record = excluded.record,
+                     updated_at = excluded.updated_at""",
+                (record.run_id, record.spec.suite, record.spec.strategy, record.spec.seed,
+                 record.status, SCHEMA_VERSION, text, record.updated_at))
+
+    def records(self, suite: str | None = None) -> Iterator[RunRecord]:
+        """Every stored record (of one suite), in run-id order."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT run_id, record FROM runs WHERE ? IS NULL OR suite = ? ORDER BY run_id",
+                (suite, suite)).fetchall()
+        for run_id, text in rows:
+            yield parse_record(text, f"{self.path} run {run_id}")
+
+    def claim(self, run_id: str, stale_after: float = 6 * 3600) -> None:
+        """Mark ``run_id`` as being computed by this process, unless a live one has it."""
+        me = f"{socket.gethostname()}:{os.getpid()}"
+        with self._connect() as db:
+            row = db.execute("SELECT owner, seen FROM claims WHERE run_id = ?",
+                             (run_id,)).fetchone()
+            if row and row[0] != me and _alive(row[0], row[1], stale_after):
+                raise StoreBusyError(f"run {run_id} is being computed by process {row[0]}")
+            db.execute("INSERT OR REPLACE INTO claims (run_id, owner, seen) VALUES (?, ?, ?)",
+                       (run_id, me, time.time()))
+
+    def release(self, run_id: str) -> None:
+        with self._connect() as db:
+            db.execute("DELETE FROM claims WHERE run_id = ?", (run_id,))
+
+
+def _alive(owner: str, seen: float | None, stale_after: float) -> bool:
+    host, _, pid = owner.rpartition(":")
+    if host == socket.gethostname():
+        try:
+            os.kill(int(pid), 0)
+        except (ProcessLookupError, ValueError):
+            return False
+        except PermissionError:
+            return True
+        return True
+    return seen is not None and time.time() - seen < stale_after

@@ -1,0 +1,102 @@
+"""The driver: decides what to run, hands jobs to an executor and stores every round."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tqdm.auto import tqdm
+
+from albench.executors import Executor, Job, Message
+from albench.results import ResultStore, RunRecord, RoundRecord, StoreBusyError, parse_record
+from albench.spec import RunSpec
+
+
+@dataclass
+class RunSummary:
+    completed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    busy: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+class Driver:
+    """Receives workers' messages and writes each round to the store as it arrives."""
+
+    def __init__(self, store: ResultStore, jobs: list[Job], summary: RunSummary,
+                 progress: bool = True):
+        self.store = store
+        self.specs = {job.spec.run_id: job.spec for job in jobs}
+        self.records: dict[str, RunRecord] = {}
+        self.summary = summary
+        rounds_left = sum(job.spec.rounds + 1 - _rounds_done(job) for job in jobs)
+        self.bar = tqdm(total=len(jobs), desc="runs", unit="run", disable=not progress)
+        self.round_bar = tqdm(total=rounds_left, desc="rounds", unit="round",
+                              disable=not progress)
+
+    def handle(self, message: Message) -> None:
+        run_id = message.run_id
+        if message.kind == "start":
+            record = parse_record(message.payload, f"run {run_id}")
+            record.status, record.error = "running", None
+            self.records[run_id] = record
+            self.store.save(record)
+            self.bar.set_postfix_str(self.specs[run_id].label)
+        elif message.kind == "round":
+            record = self.records[run_id]
+            record.rounds.append(RoundRecord.model_validate_json(message.payload))
+            if len(record.rounds) == record.spec.rounds + 1:
+                record.status = "complete"
+            self.store.save(record)
+            self.round_bar.update(1)
+        elif message.kind == "done":
+            self.summary.completed.append(run_id)
+            self._finish(run_id)
+        else:
+            record = self.records.get(run_id)
+            if record is not None:
+                record.status, record.error = "failed", message.payload
+                self.store.save(record)
+            self.summary.failed[run_id] = message.payload
+            tqdm.write(f"FAILED {self.specs[run_id].label}: {message.payload}")
+            self._finish(run_id)
+
+    def _finish(self, run_id: str) -> None:
+        self.store.release(run_id)
+        self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()
+        self.round_bar.close()
+
+
+def _rounds_done(job: Job) -> int:
+    return 0 if job.record_json is None else len(parse_record(job.record_json).rounds)
+
+
+def run_specs(specs: list[RunSpec], store: ResultStore, executor: Executor,
+              force: bool = False, device: str = "auto", progress: bool = True) -> RunSummary:
+    """Run (or resume) every spec not yet complete; finished runs are skipped unless forced."""
+    jobs, claimed = [], {}
+    summary = RunSummary()
+    for spec in specs:
+        existing = store.get(spec.run_id)
+        if existing is not None and existing.finished and not force:
+            summary.skipped.append(spec.run_id)
+            continue
+        try:
+            store.claim(spec.run_id)
+        except StoreBusyError:
+            summary.busy.append(spec.run_id)
+            continue
+        claimed[spec.run_id] = spec
+        resume = None if existing is None or force else existing.model_dump_json()
+        jobs.append(Job(spec, resume, device))
+    driver = Driver(store, jobs, summary, progress)
+    try:
+        executor.execute(jobs, driver.handle)
+    finally:
+        driver.close()
+        for run_id in claimed:
+            if run_id not in summary.completed and run_id not in summary.failed:
+                store.release(run_id)
+    return summary

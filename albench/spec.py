@@ -1,0 +1,163 @@
+"""Run specifications and the suite files (TOML) that expand into them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from albench.training import TrainingConfig
+
+
+class SuiteError(Exception):
+    """A suite file that cannot be read or does not describe valid runs."""
+
+
+class RunSpec(BaseModel):
+    """Every setting of one run: identical specs give identical results."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    suite: str
+    suite_version: int = 1
+    dataset: str
+    dataset_options: dict[str, Any] = Field(default_factory=dict)
+    pool_size: int | None = Field(None, ge=1)
+    """Subsample the pool to this many examples (a fixed subset, the same for every seed)."""
+    model: str
+    model_options: dict[str, Any] = Field(default_factory=dict)
+    strategy: str
+    strategy_options: dict[str, Any] = Field(default_factory=dict)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    initial_labeled: int = Field(ge=1)
+    batch_size: int = Field(ge=1)
+    rounds: int = Field(ge=0)
+    seed: int = Field(ge=0)
+
+    @property
+    def run_id(self) -> str:
+        """Stable identifier: a hash of the canonical JSON of the spec."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True,
+                               separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+    @property
+    def setting(self) -> str:
+        """The comparable setting: dataset, model and batch size."""
+        return f"{self.dataset}/{self.model}/b{self.batch_size}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.suite}:{self.setting}:{self.strategy}:seed{self.seed}"
+
+
+class Setting(BaseModel):
+    """One ``[[settings]]`` table: a dataset × model × batch size with its protocol."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dataset: str
+    dataset_options: dict[str, Any] = Field(default_factory=dict)
+    pool_size: int | None = Field(None, ge=1)
+    model: str
+    model_options: dict[str, Any] = Field(default_factory=dict)
+    training: dict[str, Any] = Field(default_factory=dict)
+    initial_labeled: int | None = Field(None, ge=1)
+    batch_size: int = Field(ge=1)
+    rounds: int | None = Field(None, ge=0)
+    seeds: list[int] | None = None
+
+    def training_config(self, defaults: TrainingConfig) -> TrainingConfig:
+        """The suite's training settings with this setting's overrides."""
+        return TrainingConfig.model_validate({**defaults.model_dump(), **self.training})
+
+
+class Suite(BaseModel):
+    """A suite file: named, versioned settings that every strategy is run on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    version: int = Field(1, ge=1)
+    description: str = ""
+    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
+    strategies: list[str] = Field(default_factory=lambda: ["all"])
+    """Strategy names, or ``all`` for every installed strategy."""
+    strategy_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    initial_labeled: int = Field(100, ge=1)
+    rounds: int = Field(10, ge=0)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    settings: list[Setting] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self):
+        for seed in self.seeds:
+            if seed < 0:
+                raise ValueError(f"seeds must be non-negative, got {seed}")
+        for setting in self.settings:
+            setting.training_config(self.training)
+        return self
+
+    def run_specs(self, strategies: list[str], seeds: list[int] | None = None) -> list[RunSpec]:
+        """Every (setting, strategy, seed) run, in a stable order."""
+        specs = []
+        for setting in self.settings:
+            training = setting.training_config(self.training)
+            for strategy in strategies:
+                for seed in seeds if seeds is not None else (setting.seeds or self.seeds):
+                    specs.append(RunSpec(
+                        suite=self.name, suite_version=self.version,
+                        dataset=setting.dataset, dataset_options=setting.dataset_options,
+                        pool_size=setting.pool_size, model=setting.model,
+                        model_options=setting.model_options, strategy=strategy,
+                        strategy_options=self.strategy_options.get(strategy, {}),
+                        training=training,
+                        initial_labeled=setting.initial_labeled or self.initial_labeled,
+                        batch_size=setting.batch_size,
+                        rounds=self.rounds if setting.rounds is None else setting.rounds,
+                        seed=seed,
+                    ))
+        return specs
+
+
+def builtin_suites() -> list[str]:
+    """Names of the suites shipped with albench."""
+    folder = resources.files("albench") / "suites"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def load_suite(name_or_path: str | Path) -> Suite:
+    """A built-in suite by name, or a suite file by path; errors say what is wrong and where."""
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or path.exists():
+        source, text = str(path), _read(path)
+    else:
+        resource = resources.files("albench") / "suites" / f"{name_or_path}.toml"
+        if not resource.is_file():
+            raise SuiteError(f"no suite named {str(name_or_path)!r}; built-in suites: "
+                             f"{', '.join(builtin_suites())} (or give a path to a .toml file)")
+        source, text = f"built-in suite {name_or_path}", resource.read_text()
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SuiteError(f"{source}: not valid TOML: {exc}") from None
+    try:
+        return Suite.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise SuiteError(f"{source}: {problems}") from None
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError as exc:
+        raise SuiteError(f"cannot read suite file {path}: {exc.strerror}") from None

@@ -1,0 +1,190 @@
+"""The harness's training routine: a fresh model per round, best-validation weights kept."""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass
+from typing import Callable, Literal
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+from torch import nn
+
+from albench.types import Dataset
+
+INFERENCE_BATCH = 4096
+
+
+class TrainingConfig(BaseModel):
+    """How every model is trained; part of each run's spec."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    epochs: int = Field(50, ge=1)
+    batch_size: int = Field(32, ge=1)
+    optimizer: Literal["adam", "sgd"] = "adam"
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    val_fraction: float = Field(0.2, ge=0, lt=1)
+    patience: int | None = Field(None, ge=1)
+    """Stop after this many epochs without a better validation accuracy (None: all epochs)."""
+
+
+@dataclass
+class FitResult:
+    model: nn.Module
+    val_accuracy: float | None
+    epochs_run: int
+    seconds: float
+
+
+def pick_device(requested: str = "auto") -> torch.device:
+    """CUDA when present (or requested), else the CPU."""
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(requested)
+
+
+def has_dropout(model: nn.Module) -> bool:
+    return any(isinstance(m, nn.modules.dropout._DropoutNd) for m in model.modules())
+
+
+class Trainer:
+    """Trains models of one architecture on one dataset, and runs inference with them."""
+
+    def __init__(self, dataset: Dataset, model_factory: Callable[..., nn.Module],
+                 config: TrainingConfig, device: torch.device | str = "cpu",
+                 model_options: dict | None = None):
+        self.dataset = dataset
+        self.model_factory = model_factory
+        self.model_options = dict(model_options or {})
+        self.config = config
+        self.device = torch.device(device)
+
+    def new_model(self, seed: int) -> nn.Module:
+        """A freshly initialised model; weights depend on ``seed`` alone."""
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = self.model_factory(self.dataset.input_shape, self.dataset.num_classes,
+                                       **self.model_options)
+        return model.to(self.device)
+
+    def fit(self, x_raw: np.ndarray, y: np.ndarray, seed: int) -> FitResult:
+        """Train from scratch on ``x_raw, y`` holding out ``val_fraction`` for model selection."""
+        start = time.perf_counter()
+        cfg = self.config
+        y = np.asarray(y, dtype=np.int64)
+        n = len(y)
+        split_rng = np.random.default_rng(seed)
+        order = split_rng.permutation(n)
+        n_val = int(round(cfg.val_fraction * n)) if n >= 2 else 0
+        n_val = min(n_val, n - 1)
+        val, train = order[:n_val], order[n_val:]
+        x_all = self.dataset.inputs(x_raw).to(self.device)
+        y_all = torch.as_tensor(y, device=self.device)
+        model = self.new_model(seed)
+        optimizer = self._optimizer(model)
+        loss_fn = nn.CrossEntropyLoss()
+        generator = torch.Generator().manual_seed(seed)
+        best_state, best_key, since_best, epochs_run = None, None, 0, 0
+        train_t = torch.as_tensor(train)
+        with torch.random.fork_rng(devices=self._rng_devices()):
+            torch.manual_seed(seed)
+            for epoch in range(cfg.epochs):
+                epochs_run = epoch + 1
+                model.train()
+                perm = train_t[torch.randperm(len(train_t), generator=generator)]
+                for batch in perm.split(cfg.batch_size):
+                    if len(batch) < 2 and len(train_t) >= 2:
+                        continue  # a lone straggler destabilises batch norm
+                    batch = batch.to(self.device)
+                    optimizer.zero_grad(set_to_none=True)
+                    loss = loss_fn(model(x_all[batch]), y_all[batch])
+                    loss.backward()
+                    optimizer.step()
+                if n_val == 0:
+                    continue
+                key = self._val_key(model, x_all, y_all, val)
+                if best_key is None or key > best_key:
+                    best_key, since_best = key, 0
+                    best_state = copy.deepcopy(model.state_dict())
+                else:
+                    since_best += 1
+                    if cfg.patience is not None and since_best >= cfg.patience:
+                        break
+        if best_state is not None:
+            model.load_state_dict(best_state)
+        model.eval()
+        return FitResult(model, None if best_key is None else best_key[0], epochs_run,
+                         time.perf_counter() - start)
+
+    def _val_key(self, model, x_all, y_all, val) -> tuple[float, float]:
+        """Validation accuracy, ties broken by lower loss."""
+        model.eval()
+        idx = torch.as_tensor(val, device=self.device)
+        with torch.inference_mode():
+            logits = model(x_all[idx])
+            loss = nn.functional.cross_entropy(logits, y_all[idx]).item()
+            acc = (logits.argmax(1) == y_all[idx]).float().mean().item()
+        return (acc, -loss)
+
+    def _optimizer(self, model: nn.Module) -> torch.optim.Optimizer:
+        cfg = self.config
+        if cfg.optimizer == "adam":
+            return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=0.9,
+                               weight_decay=cfg.weight_decay)
+
+    def _rng_devices(self) -> list:
+        return [self.device] if self.device.type == "cuda" else []
+
+    def _batched(self, model: nn.Module, x_raw: np.ndarray, fn) -> torch.Tensor:
+        model.eval()
+        outputs = []
+        with torch.inference_mode():
+            for start in range(0, len(x_raw), INFERENCE_BATCH):
+                x = self.dataset.inputs(x_raw[start:start + INFERENCE_BATCH]).to(self.device)
+                outputs.append(fn(x).float().cpu())
+        if not outputs:
+            return torch.empty(0)
+        return torch.cat(outputs)
+
+    def logits(self, model: nn.Module, x_raw: np.ndarray) -> np.ndarray:
+        return self._batched(model, x_raw, model).numpy()
+
+    def predict_proba(self, model: nn.Module, x_raw: np.ndarray) -> np.ndarray:
+        probs = self._batched(model, x_raw, lambda x: torch.softmax(model(x), dim=1))
+        return probs.numpy().reshape(len(x_raw), self.dataset.num_classes)
+
+    def embed(self, model: nn.Module, x_raw: np.ndarray) -> np.ndarray:
+        return self._batched(model, x_raw, model.embed).numpy()
+
+    def accuracy(self, model: nn.Module, x_raw: np.ndarray, y: np.ndarray) -> float:
+        predicted = self._batched(model, x_raw, lambda x: model(x).argmax(1)).numpy()
+        return float((predicted == np.asarray(y)).mean())
+
+    def mc_dropout_proba(self, model: nn.Module, x_raw: np.ndarray, passes: int,
+                         seed: int) -> np.ndarray:
+        """``passes`` forward passes with dropout active: array ``(passes, n, C)``."""
+        if not has_dropout(model):
+            raise ValueError(f"MC dropout needs a model with dropout layers, but "
+                             f"{type(model).__name__} has none; choose a model that has "
+                             f"dropout (lenet, vgg16, mlp)")
+        out = np.empty((passes, len(x_raw), self.dataset.num_classes), dtype=np.float32)
+        model.eval()
+        dropouts = [m for m in model.modules() if isinstance(m, nn.modules.dropout._DropoutNd)]
+        chunk = max(1, INFERENCE_BATCH // 4)
+        try:
+            for m in dropouts:
+                m.train()
+            with torch.random.fork_rng(devices=self._rng_devices()), torch.inference_mode():
+                torch.manual_seed(seed)
+                for start in range(0, len(x_raw), chunk):
+                    x = self.dataset.inputs(x_raw[start:start + chunk]).to(self.device)
+                    for p in range(passes):
+                        out[p, start:start + len(x)] = torch.softmax(model(x), 1).cpu().numpy()
+        finally:
+            model.eval()
+        return out

@@ -1,0 +1,179 @@
+"""The protocol types shared by the harness and its plugins."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from albench.training import Trainer
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A pool to query from and a fixed test set.
+
+    Inputs are kept as stored (``uint8`` images or ``float32`` features), decoded once;
+    :meth:`inputs` turns a slice into the normalised ``float32`` tensor that models eat.
+    """
+
+    name: str
+    x_pool: np.ndarray
+    y_pool: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    num_classes: int
+    mean: tuple[float, ...] = (0.0,)
+    std: tuple[float, ...] = (1.0,)
+    scale: float = 1.0
+    """Raw values are divided by ``scale`` before ``(x - mean) / std`` (255 for images)."""
+    input_range: tuple[float, float] | None = None
+    """Valid range of raw values (``(0, 255)`` for images), for attacks that clip."""
+    revision: str = ""
+    """A fingerprint of the data, so reports never mix runs on different data."""
+    classes: tuple[str, ...] = field(default=())
+
+    def __post_init__(self):
+        if self.x_pool.shape[0] != self.y_pool.shape[0]:
+            raise ValueError(f"dataset {self.name!r}: {self.x_pool.shape[0]} pool inputs but "
+                             f"{self.y_pool.shape[0]} labels")
+        if self.x_test.shape[0] != self.y_test.shape[0]:
+            raise ValueError(f"dataset {self.name!r}: {self.x_test.shape[0]} test inputs but "
+                             f"{self.y_test.shape[0]} labels")
+        if self.x_pool.shape[1:] != self.x_test.shape[1:]:
+            raise ValueError(f"dataset {self.name!r}: pool inputs have shape "
+                             f"{self.x_pool.shape[1:]} but test inputs {self.x_test.shape[1:]}")
+        for part, y in (("pool", self.y_pool), ("test", self.y_test)):
+            if y.size and (y.min() < 0 or y.max() >= self.num_classes):
+                raise ValueError(f"dataset {self.name!r}: {part} labels outside "
+                                 f"0..{self.num_classes - 1}")
+        if not self.revision:
+            object.__setattr__(self, "revision", fingerprint(self))
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.x_pool.shape[1:])
+
+    @property
+    def pool_size(self) -> int:
+        return int(self.x_pool.shape[0])
+
+    def inputs(self, x: np.ndarray) -> "torch.Tensor":
+        """Normalised float32 tensor for raw inputs ``x`` (a slice of ``x_pool``/``x_test``)."""
+        import torch
+
+        t = torch.as_tensor(np.ascontiguousarray(x)).float()
+        if self.scale != 1.0:
+            t = t / self.scale
+        mean = torch.tensor(self.mean, dtype=torch.float32)
+        std = torch.tensor(self.std, dtype=torch.float32)
+        if t.ndim == 4:  # images: per-channel statistics, channels first
+            mean, std = mean.view(1, -1, 1, 1), std.view(1, -1, 1, 1)
+        return (t - mean) / std
+
+    def subsample_pool(self, size: int, seed: int = 0) -> "Dataset":
+        """The same dataset with a fixed random subset of ``size`` pool examples."""
+        if size >= self.pool_size:
+            return self
+        keep = np.sort(np.random.default_rng(seed).choice(self.pool_size, size, replace=False))
+        from dataclasses import replace
+
+        return replace(self, x_pool=self.x_pool[keep], y_pool=self.y_pool[keep],
+                       revision=f"{self.revision}/pool{size}s{seed}")
+
+
+def fingerprint(dataset: Dataset) -> str:
+    """Short SHA-256 of a dataset's arrays."""
+    digest = hashlib.sha256()
+    for array in (dataset.x_pool, dataset.y_pool, dataset.x_test, dataset.y_test):
+        digest.update(str(array.shape).encode())
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()[:16]
+
+
+@runtime_checkable
+class ALModel(Protocol):
+    """What a model must offer: an ``nn.Module`` whose ``forward(x) == head(embed(x))``.
+
+    ``embed`` gives the penultimate-layer representation (used by core-set, DAL, BADGE);
+    ``head`` is the final ``nn.Linear``. MC-dropout strategies need dropout layers.
+    """
+
+    head: "nn.Linear"
+
+    def embed(self, x: "torch.Tensor") -> "torch.Tensor": ...
+
+    def forward(self, x: "torch.Tensor") -> "torch.Tensor": ...
+
+
+@dataclass
+class QueryContext:
+    """Everything a strategy may use to choose what to label next.
+
+    Strategies never see the labels of unlabelled examples; ``labeled_labels`` holds the
+    labels revealed so far, aligned with ``labeled_idx``.
+    """
+
+    dataset: Dataset
+    model: "nn.Module"
+    labeled_idx: np.ndarray
+    unlabeled_idx: np.ndarray
+    labeled_labels: np.ndarray
+    rng: np.random.Generator
+    trainer: "Trainer"
+    round: int = 0
+
+    @property
+    def device(self) -> "torch.device":
+        return self.trainer.device
+
+    @property
+    def num_classes(self) -> int:
+        return self.dataset.num_classes
+
+    def pool_inputs(self, idx: np.ndarray) -> "torch.Tensor":
+        """Normalised pool inputs at ``idx`` (on the CPU)."""
+        return self.dataset.inputs(self.dataset.x_pool[idx])
+
+    def predict_proba(self, idx: np.ndarray, model: "nn.Module | None" = None) -> np.ndarray:
+        """Class probabilities ``(len(idx), num_classes)`` from the trained model."""
+        return self.trainer.predict_proba(model or self.model, self.dataset.x_pool[idx])
+
+    def embeddings(self, idx: np.ndarray, model: "nn.Module | None" = None) -> np.ndarray:
+        """Penultimate-layer embeddings ``(len(idx), d)``."""
+        return self.trainer.embed(model or self.model, self.dataset.x_pool[idx])
+
+    def mc_dropout_proba(self, idx: np.ndarray, passes: int) -> np.ndarray:
+        """``passes`` stochastic forward passes with dropout on: ``(passes, len(idx), C)``."""
+        seed = int(self.rng.integers(2**31))
+        return self.trainer.mc_dropout_proba(self.model, self.dataset.x_pool[idx], passes, seed)
+
+    def train_model(self, idx: np.ndarray, labels: np.ndarray | None = None,
+                    seed: int | None = None) -> "nn.Module":
+        """Train a fresh model of the benchmark's architecture on pool examples ``idx``.
+
+        ``labels`` defaults to the revealed labels (``idx`` must then be labelled); pass
+        other labels to train, say, a discriminator. ``seed`` defaults to one drawn from
+        ``rng``.
+        """
+        if labels is None:
+            position = {int(i): k for k, i in enumerate(self.labeled_idx)}
+            missing = [int(i) for i in idx if int(i) not in position]
+            if missing:
+                raise ValueError(f"train_model: indices {missing[:5]} are not labelled")
+            labels = self.labeled_labels[[position[int(i)] for i in idx]]
+        if seed is None:
+            seed = int(self.rng.integers(2**31))
+        return self.trainer.fit(self.dataset.x_pool[idx], labels, seed=seed).model
+
+
+class Strategy(Protocol):
+    """A query strategy: ``select`` returns ``budget`` distinct unlabelled pool indices."""
+
+    def select(self, context: QueryContext, budget: int) -> np.ndarray: ...
