@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -53,18 +54,22 @@ def main() -> None:
 @click.option("--executor", default="local", show_default=True, help="Where runs execute.")
 @click.option("--workers", type=int, help="Worker count for parallel executors.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:N].")
+@click.option("--data-dir", type=click.Path(file_okay=False),
+              help="Where datasets are found or downloaded (sets ALBENCH_DATA_DIR).")
 @click.option("--leaderboard/--no-leaderboard", default=True, show_default=True,
               help="Regenerate the suite's leaderboard afterwards (needs albench.report).")
 @click.option("--leaderboards", "leaderboards_dir", default="leaderboards", show_default=True,
               type=click.Path(file_okay=False), help="Where leaderboards are written.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def run(all_strategies, strategies, suite, seeds, results_dir, force, executor, workers,
-        device, leaderboard, leaderboards_dir, quiet):
+        device, data_dir, leaderboard, leaderboards_dir, quiet):
     """Run (or resume) a suite for the chosen strategies."""
     from albench.results import ResultStore
     from albench.runner import run_specs
     from albench.spec import SuiteError, load_suite
 
+    if data_dir:  # an environment variable reaches worker processes too
+        os.environ["ALBENCH_DATA_DIR"] = str(Path(data_dir).resolve())
     if not all_strategies and not strategies:
         _fail("choose strategies: --all, or -s NAME (see `albench list strategies`)")
     try:
@@ -125,13 +130,51 @@ def plugins_command(as_json):
             "load_errors": [vars(err) for err in plugins.load_errors],
         }, indent=2))
         return
-    for info in infos:
-        click.echo(f"{info.name}  ({info.distribution} {info.version})")
-        click.echo(f"  hooks: {', '.join(info.hooks) or '-'}")
-        for kind, names in info.registered.items():
-            click.echo(f"  {kind}: {', '.join(names)}")
+    builtin = [info for info in infos if info.builtin]
+    others = [info for info in infos if not info.builtin]
+    click.echo(f"built-in (albench {builtin[0].version if builtin else '?'}):")
+    for info in builtin:
+        _echo_plugin(info, info.name)
+    click.echo("third-party:")
+    for info in others:
+        _echo_plugin(info, f"{info.name}  ({info.distribution} {info.version})")
+    if not others:
+        click.echo("  none installed (packages add plugins through the 'albench' "
+                   "entry-point group; see `albench new-plugin`)")
+    if plugins.load_errors:
+        click.echo("failed to load:")
     for err in plugins.load_errors:
-        click.echo(f"{err.name}  ({err.distribution}) FAILED TO LOAD: {err.error}")
+        click.echo(f"  {err.name}  ({err.distribution}): {err.error}")
+
+
+def _echo_plugin(info, title: str) -> None:
+    click.echo(f"  {title}")
+    click.echo(f"    hooks: {', '.join(info.hooks) or '-'}")
+    for kind, names in info.registered.items():
+        click.echo(f"    {kind}: {', '.join(names)}")
+
+
+@main.command("new-plugin")
+@click.argument("name")
+@click.option("--kind", default="strategy", show_default=True,
+              type=click.Choice(["strategy", "dataset", "model"]),
+              help="What the example plugin registers.")
+@click.option("--dir", "directory", default=".", show_default=True,
+              type=click.Path(file_okay=False), help="Where to create albench-NAME/.")
+def new_plugin_command(name, kind, directory):
+    """Create albench-NAME/: a plugin package with a working example and its tests."""
+    from albench.template import REGISTRIES, TemplateError, new_plugin
+
+    item = get_plugins().registry[REGISTRIES[kind]].get(name)
+    if item is not None:
+        _fail(f"{kind} {name!r} is already registered by plugin {item.plugin!r}; "
+              f"choose another name")
+    try:
+        path = new_plugin(name, kind, directory)
+    except TemplateError as exc:
+        _fail(str(exc))
+    click.echo(f"created {path}\nnext: pip install -e '{path}[test]' && "
+               f"python -m pytest {path}")
 
 
 @main.command("list")
@@ -152,6 +195,67 @@ def list_command(kind):
             item = plugins.registry[k][name]
             shown = name + "A+B" if name.endswith(":") else name
             click.echo(f"  {shown:24} {item.description}  [{item.plugin}]")
+
+
+def _stored_suites(store) -> list[str]:
+    return sorted({record.spec.suite for record in store.records()})
+
+
+@main.command("leaderboard")
+@click.option("--suite", "suites", multiple=True,
+              help="Suite name as stored (repeat); default: every suite in the store.")
+@click.option("--results", "results_dir", default="results", show_default=True,
+              type=click.Path(file_okay=False, exists=True), help="Results directory.")
+@click.option("--out", "out_dir", default="leaderboards", show_default=True,
+              type=click.Path(file_okay=False), help="Where the markdown and plots go.")
+@click.option("--csv", "as_csv", is_flag=True, help="Also write <suite>.csv, one row per round.")
+@click.option("--plots/--no-plots", default=True, show_default=True, help="Draw the PNG plots.")
+def leaderboard_command(suites, results_dir, out_dir, as_csv, plots):
+    """Write leaderboards/<suite>.md and its plots from the stored runs."""
+    from albench.report import write_leaderboard
+    from albench.results import RecordError, ResultStore
+
+    store = ResultStore(results_dir)
+    try:
+        stored = _stored_suites(store)
+        if not stored:
+            _fail(f"no runs stored in {store.path}")
+        missing = [s for s in suites if s not in stored]
+        if missing:
+            _fail(f"no runs of suite {', '.join(map(repr, missing))} in {store.path}; "
+                  f"stored suites: {', '.join(stored)}")
+        for suite in suites or stored:
+            path = write_leaderboard(store, suite, Path(out_dir), csv=as_csv, plots=plots)
+            click.echo(f"leaderboard: {path}")
+    except RecordError as exc:
+        _fail(str(exc))
+
+
+@main.command("compare")
+@click.argument("strategy_a")
+@click.argument("strategy_b")
+@click.option("--suite", required=True, help="Suite name as stored.")
+@click.option("--results", "results_dir", default="results", show_default=True,
+              type=click.Path(file_okay=False, exists=True), help="Results directory.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False),
+              help="PNG path; default leaderboards/<suite>/compare-A-vs-B.png.")
+def compare_command(strategy_a, strategy_b, suite, results_dir, out_path):
+    """Rank of A against rank of B per (setting, seed, round): scatter and Spearman."""
+    from albench.report import compare, slug
+    from albench.results import RecordError, ResultStore
+
+    if out_path is None:
+        out_path = (Path("leaderboards") / slug(suite) /
+                    f"compare-{slug(strategy_a)}-vs-{slug(strategy_b)}.png")
+    try:
+        result = compare(ResultStore(results_dir), suite, strategy_a, strategy_b, out_path)
+    except (KeyError, RecordError) as exc:
+        _fail(exc.args[0] if exc.args else str(exc))
+    rho = "undefined" if result.rho != result.rho else f"{result.rho:.3f}"
+    click.echo(f"Spearman rank correlation of {strategy_a} and {strategy_b}: {rho} "
+               f"(p = {result.p_value:.3g}, {result.points} points from "
+               f"{result.settings} setting(s))")
+    click.echo(f"plot: {result.path}")
 
 
 def cli_entry() -> None:

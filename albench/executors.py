@@ -6,11 +6,13 @@ decides where that generator is iterated (in-process, a process pool, a Ray clus
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
-import queue as queue_module
+import signal
 import traceback
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
 from dataclasses import dataclass
+from multiprocessing.connection import wait
 from typing import Callable, Iterator, Literal, Protocol
 
 from albench.spec import RunSpec
@@ -75,34 +77,100 @@ class LocalExecutor:
                 handle(message)
 
 
-def _pump(job: Job, messages) -> None:
-    for message in run_messages(job):
-        messages.put(message)
+def _serve(connection, threads: int) -> None:
+    """A worker process: compute every job the driver sends until it sends ``None``."""
+    import torch
+
+    torch.set_num_threads(threads)  # workers share the cores instead of oversubscribing
+    while (job := connection.recv()) is not None:
+        for message in run_messages(job):
+            connection.send(message)
+
+
+def _death(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        try:
+            return f"killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+    return f"exited with code {exitcode}"
+
+
+class _Worker:
+    """One worker process and the pipe the driver talks to it through."""
+
+    def __init__(self, context, threads: int):
+        self.connection, child = context.Pipe()
+        self.process = context.Process(target=_serve, args=(child, threads))
+        self.process.start()
+        child.close()  # the driver keeps only its end, so a dead worker reads as EOF
+        self.job: Job | None = None
+
+    def give(self, job: Job) -> None:
+        self.job = job
+        self.connection.send(job)
 
 
 class ProcessExecutor:
-    """Runs jobs in a pool of worker processes on this machine."""
+    """Runs jobs in ``workers`` processes on this machine (default: half the cores).
+
+    Workers are reused from run to run and share the cores: each runs torch with
+    ``cpu_count // workers`` threads. Each talks to the driver through its own pipe, so a
+    worker that dies (killed, out of memory) fails only the run it was computing: that run
+    is recorded as failed with the cause (such as ``killed by SIGKILL``), a fresh worker
+    takes the remaining runs, and running the command again resumes the failed run at its
+    last stored round.
+    """
 
     def __init__(self, workers: int | None = None):
+        if workers is not None and workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
         self.workers = workers or max(1, multiprocessing.cpu_count() // 2)
+        self.running: dict[str, int] = {}
+        """The worker process id of every run in flight, by run id."""
 
     def execute(self, jobs: list[Job], handle: Handler) -> None:
         context = multiprocessing.get_context("spawn")
-        with context.Manager() as manager, ProcessPoolExecutor(
-                self.workers, mp_context=context) as pool:
-            messages = manager.Queue()
-            futures = [pool.submit(_pump, job, messages) for job in jobs]
-            pending = {job.spec.run_id for job in jobs}
-            while pending:
-                try:
-                    message = messages.get(timeout=1.0)
-                except queue_module.Empty:
-                    for job, future in zip(jobs, futures):
-                        if future.done() and future.exception() and job.spec.run_id in pending:
-                            pending.discard(job.spec.run_id)
-                            handle(Message("error", job.spec.run_id,
-                                           f"worker died: {future.exception()!r}"))
-                    continue
-                handle(message)
-                if message.kind in ("done", "error"):
-                    pending.discard(message.run_id)
+        todo = deque(jobs)
+        pool: list[_Worker] = []
+        threads = max(1, multiprocessing.cpu_count() // self.workers)
+        try:
+            while todo or any(worker.job is not None for worker in pool):
+                while todo and len(pool) < self.workers:
+                    pool.append(_Worker(context, threads))
+                for worker in pool:
+                    if worker.job is None and todo:
+                        worker.give(todo.popleft())
+                        self.running[worker.job.spec.run_id] = worker.process.pid
+                busy = {worker.connection: worker for worker in pool if worker.job is not None}
+                for connection in wait(list(busy)):
+                    worker = busy[connection]
+                    try:
+                        message = connection.recv()
+                    except EOFError:
+                        worker.process.join()
+                        worker.connection.close()
+                        pool.remove(worker)
+                        del self.running[worker.job.spec.run_id]
+                        handle(Message("error", worker.job.spec.run_id,
+                                       f"worker process {worker.process.pid} "
+                                       f"{_death(worker.process.exitcode)} during the run"))
+                        continue
+                    handle(message)
+                    if message.kind in ("done", "error"):
+                        del self.running[worker.job.spec.run_id]
+                        worker.job = None
+        finally:
+            self.running.clear()
+            for worker in pool:  # idle workers stop; busy ones only if the driver failed
+                if worker.job is None:
+                    with contextlib.suppress(OSError):
+                        worker.connection.send(None)
+                else:
+                    worker.process.terminate()
+            for worker in pool:
+                worker.process.join(timeout=10)
+                if worker.process.is_alive():
+                    worker.process.kill()
+                    worker.process.join()
+                worker.connection.close()

@@ -13,10 +13,14 @@ from albench import hookspecs
 
 ENTRY_POINT_GROUP = "albench"
 KINDS = ("datasets", "models", "strategies", "executors")
+SINGULAR = {"datasets": "dataset", "models": "model", "strategies": "strategy",
+            "executors": "executor"}
 BUILTIN_MODULES = (
     "albench.builtin.datasets",
+    "albench.builtin.image_datasets",
     "albench.builtin.models",
     "albench.builtin.strategies",
+    "albench.builtin.mix",
     "albench.builtin.executors",
 )
 
@@ -53,6 +57,7 @@ class PluginInfo:
     version: str
     hooks: list[str] = field(default_factory=list)
     registered: dict[str, list[str]] = field(default_factory=dict)
+    builtin: bool = False
 
 
 @dataclass
@@ -88,7 +93,12 @@ class Plugins:
             self._add(module, module_name, "albench", _albench_version())
         for name, plugin in extra_plugins:
             self._add(plugin, name, name, "0")
-        self.manager.check_pending()
+        try:
+            self.manager.check_pending()
+        except pluggy.PluginValidationError as exc:
+            name = self.manager.get_name(exc.plugin)
+            raise RegistrationError(f"plugin {name!r} ({self._sources[name][0]}): {exc}; "
+                                    f"albench's hooks are {', '.join(_hook_names())}") from None
         self.registry: dict[str, dict[str, Registered]] = {kind: {} for kind in KINDS}
         self._collect()
 
@@ -98,7 +108,12 @@ class Plugins:
         ):
             dist = ep.dist.name if ep.dist else "?"
             version = ep.dist.version if ep.dist else "?"
-            if not _selected(ep.name) or self.manager.get_plugin(ep.name) is not None:
+            if not _selected(ep.name):
+                continue
+            if self.manager.get_plugin(ep.name) is not None:
+                taken = self._sources[ep.name][0]
+                self.load_errors.append(LoadError(ep.name, dist, f"the plugin name "
+                                                  f"{ep.name!r} is already taken by {taken}"))
                 continue
             try:
                 plugin = ep.load()
@@ -110,8 +125,11 @@ class Plugins:
     def _add(self, plugin: object, name: str, distribution: str, version: str) -> None:
         if not _selected(name) and distribution != "albench":
             return
-        self.manager.register(plugin, name=name)
         self._sources[name] = (distribution, version)
+        try:
+            self.manager.register(plugin, name=name)
+        except pluggy.PluginValidationError as exc:
+            raise RegistrationError(f"plugin {name!r} ({distribution}): {exc}") from None
 
     def _collect(self) -> None:
         for kind in KINDS:
@@ -128,16 +146,16 @@ class Plugins:
 
     def _register(self, item: Registered, distribution: str) -> None:
         if not isinstance(item.name, str) or not item.name.strip():
-            raise RegistrationError(f"plugin {item.plugin!r} registered a {item.kind[:-1]} "
+            raise RegistrationError(f"plugin {item.plugin!r} registered a {SINGULAR[item.kind]} "
                                     f"with an invalid name {item.name!r}")
         if not callable(item.factory):
-            raise RegistrationError(f"plugin {item.plugin!r} registered {item.kind[:-1]} "
+            raise RegistrationError(f"plugin {item.plugin!r} registered {SINGULAR[item.kind]} "
                                     f"{item.name!r} with a factory that is not callable")
         existing = self.registry[item.kind].get(item.name)
         if existing is not None:
             first = self._sources[existing.plugin][0]
             raise RegistrationError(
-                f"{item.kind[:-1]} {item.name!r} is registered twice: by plugin "
+                f"{SINGULAR[item.kind]} {item.name!r} is registered twice: by plugin "
                 f"{existing.plugin!r} ({first}) and by plugin {item.plugin!r} ({distribution})"
             )
         self.registry[item.kind][item.name] = item
@@ -151,7 +169,7 @@ class Plugins:
         if resolved is not None:
             return resolved
         known = ", ".join(sorted(items)) or "none"
-        raise UnknownNameError(f"unknown {kind[:-1]} {name!r}; installed: {known}")
+        raise UnknownNameError(f"unknown {SINGULAR[kind]} {name!r}; installed: {known}")
 
     def _resolve_parametrised(self, kind: str, name: str) -> Registered | None:
         """Names like ``mix:A+B`` resolve to the item registered as ``mix:``."""
@@ -181,8 +199,13 @@ class Plugins:
                 for kind in KINDS
             }
             infos.append(PluginInfo(name, distribution, version, hooks,
-                                    {k: v for k, v in registered.items() if v}))
+                                    {k: v for k, v in registered.items() if v},
+                                    builtin=name in BUILTIN_MODULES))
         return sorted(infos, key=lambda p: p.name)
+
+
+def _hook_names() -> list[str]:
+    return sorted(n for n in vars(hookspecs) if n.startswith("albench_"))
 
 
 def _albench_version() -> str:

@@ -27,6 +27,7 @@ class Driver:
         self.store = store
         self.specs = {job.spec.run_id: job.spec for job in jobs}
         self.records: dict[str, RunRecord] = {}
+        self.running: set[str] = set()
         self.summary = summary
         rounds_left = sum(job.spec.rounds + 1 - _rounds_done(job) for job in jobs)
         self.bar = tqdm(total=len(jobs), desc="runs", unit="run", disable=not progress)
@@ -40,7 +41,8 @@ class Driver:
             record.status, record.error = "running", None
             self.records[run_id] = record
             self.store.save(record)
-            self.bar.set_postfix_str(self.specs[run_id].label)
+            self.running.add(run_id)
+            self.bar.set_postfix(running=len(self.running), started=self.specs[run_id].label)
         elif message.kind == "round":
             record = self.records[run_id]
             record.rounds.append(RoundRecord.model_validate_json(message.payload))
@@ -62,6 +64,8 @@ class Driver:
 
     def _finish(self, run_id: str) -> None:
         self.store.release(run_id)
+        self.running.discard(run_id)
+        self.bar.set_postfix(running=len(self.running), refresh=False)
         self.bar.update(1)
 
     def close(self) -> None:

@@ -7,4 +7,5 @@ from albench.executors import LocalExecutor, ProcessExecutor
 @hookimpl
 def albench_register_executors(register):
     register("local", LocalExecutor, "every run in this process, one after another (default)")
-    register("process", ProcessExecutor, "a pool of worker processes on this machine")
+    register("process", ProcessExecutor, "--workers N processes on this machine (default: half "
+             "the cores); a worker that dies fails only its run")

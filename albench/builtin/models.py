@@ -1,4 +1,4 @@
-"""The built-in models: an MLP and the seed's LeNet."""
+"""The built-in models: an MLP, the seed's LeNet and VGG-16, and a CIFAR ResNet-18."""
 
 from __future__ import annotations
 
@@ -51,7 +51,105 @@ class LeNet(nn.Module):
         return self.head(self.embed(x))
 
 
+# The seed's VGG-16 for CIFAR: channel counts, "M" for 2x2 max pooling.
+_VGG16 = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",
+          512, 512, 512, "M")
+
+
+class VGG16(nn.Module):
+    """The seed's CIFAR VGG-16: conv-ReLU-batch norm blocks with dropout, dense 512, dropout.
+
+    Dropout is 0.3 after the first convolution and 0.4 after every other convolution not
+    followed by pooling, 0.5 after the last pooling and after the dense layer. Images must be
+    at least 32x32 (five poolings). Train with weight decay 5e-4 (the seed's L2 penalty),
+    set in the suite's training config.
+    """
+
+    def __init__(self, input_shape, num_classes, width: int = 512):
+        super().__init__()
+        if len(input_shape) != 3 or min(input_shape[1:]) < 32:
+            raise ValueError(f"vgg16 needs images (channels, height, width) of at least "
+                             f"32x32, got shape {tuple(input_shape)}")
+        channels, height, width_px = input_shape
+        layers: list[nn.Module] = []
+        for i, item in enumerate(_VGG16):
+            if item == "M":
+                layers.append(nn.MaxPool2d(2))
+                continue
+            layers += [nn.Conv2d(channels, item, 3, padding=1), nn.ReLU(),
+                       nn.BatchNorm2d(item)]
+            if _VGG16[i + 1] != "M":
+                layers.append(nn.Dropout(0.3 if i == 0 else 0.4))
+            channels = item
+        layers += [nn.Dropout(0.5), nn.Flatten()]
+        self.features = nn.Sequential(*layers)
+        flat = channels * (height // 32) * (width_px // 32)
+        self.dense = nn.Sequential(nn.Linear(flat, width), nn.ReLU(), nn.BatchNorm1d(width),
+                                   nn.Dropout(0.5))
+        self.head = nn.Linear(width, num_classes)
+
+    def embed(self, x):
+        return self.dense(self.features(x))
+
+    def forward(self, x):
+        return self.head(self.embed(x))
+
+
+class BasicBlock(nn.Module):
+    """Two 3x3 convolutions with batch norm and a (projected when needed) shortcut."""
+
+    def __init__(self, in_channels: int, channels: int, stride: int):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(in_channels, channels, 3, stride, padding=1, bias=False),
+            nn.BatchNorm2d(channels), nn.ReLU(),
+            nn.Conv2d(channels, channels, 3, 1, padding=1, bias=False), nn.BatchNorm2d(channels),
+        )
+        self.shortcut = nn.Identity()
+        if stride != 1 or in_channels != channels:
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(in_channels, channels, 1, stride, bias=False), nn.BatchNorm2d(channels))
+        self.relu = nn.ReLU()
+
+    def forward(self, x):
+        return self.relu(self.body(x) + self.shortcut(x))
+
+
+class ResNet18(nn.Module):
+    """ResNet-18 for small images: a 3x3 stem without max pooling, four stages of two blocks.
+
+    It has no dropout, so MC-dropout strategies refuse it.
+    """
+
+    def __init__(self, input_shape, num_classes):
+        super().__init__()
+        if len(input_shape) != 3:
+            raise ValueError(f"resnet18 needs image inputs (channels, height, width), "
+                             f"got shape {tuple(input_shape)}")
+        layers: list[nn.Module] = [nn.Conv2d(input_shape[0], 64, 3, padding=1, bias=False),
+                                   nn.BatchNorm2d(64), nn.ReLU()]
+        in_channels = 64
+        for channels, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
+            layers += [BasicBlock(in_channels, channels, stride),
+                       BasicBlock(channels, channels, 1)]
+            in_channels = channels
+        layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Linear(512, num_classes)
+
+    def embed(self, x):
+        return self.features(x)
+
+    def forward(self, x):
+        return self.head(self.embed(x))
+
+
 @hookimpl
 def albench_register_models(register):
-    register("mlp", MLP, "two hidden layers of 256 with dropout 0.3 (any input)")
-    register("lenet", LeNet, "the DAL paper's MNIST LeNet (images)")
+    register("mlp", MLP, "two hidden layers of 256 with dropout 0.3 (any input; "
+                         "MC dropout: yes)")
+    register("lenet", LeNet, "the DAL paper's MNIST LeNet (images; MC dropout: yes)")
+    register("vgg16", VGG16, "the seed's CIFAR VGG-16 with batch norm and dropout (images "
+                             ">= 32x32; train with weight decay 5e-4; MC dropout: yes)")
+    register("resnet18", ResNet18, "ResNet-18, CIFAR variant: 3x3 stem, no max pool (images; "
+                                   "no dropout, so MC dropout: no)")

@@ -1,9 +1,27 @@
-"""Conformance checks for plugin authors, in the manner of scikit-learn's ``check_estimator``.
+"""The plugin authors' kit: conformance checks and tiny real pools, for plugin tests.
 
-Run ``check_strategy(factory)`` in your plugin's tests; each check raises ``AssertionError``
-with a message naming what broke. ``toy_context`` builds a small real query context.
+``check_strategy``, ``check_dataset`` and ``check_model`` work in the manner of
+scikit-learn's ``check_estimator``: each raises ``AssertionError`` with a message naming
+what broke. ``toy_dataset`` and ``toy_context`` build small real pools and query contexts;
+``albench.testing.pytest_plugin`` offers them as pytest fixtures.
+
+Names are imported on first use, so that pytest can load the fixtures without torch.
 """
 
-from albench.testing.checks import check_strategy, toy_context, toy_dataset
+from importlib import import_module
 
-__all__ = ["check_strategy", "toy_context", "toy_dataset"]
+_EXPORTS = {
+    "check_dataset": "albench.testing.checks",
+    "check_model": "albench.testing.checks",
+    "check_strategy": "albench.testing.checks",
+    "toy_context": "albench.testing.toy",
+    "toy_dataset": "albench.testing.toy",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'albench.testing' has no attribute {name!r}")
+    return getattr(import_module(_EXPORTS[name]), name)

@@ -1,108 +1,297 @@
-"""The conformance checks and the tiny real pools they run on."""
+"""The conformance checks: ``check_strategy``, ``check_dataset`` and ``check_model``.
+
+Each raises ``AssertionError`` with a message naming the plugin, the situation and what broke.
+"""
 
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from typing import Callable
 
 import numpy as np
 import torch
+from torch import nn
 
-from albench.loop import validate_selection
-from albench.training import Trainer, TrainingConfig
-from albench.types import Dataset, QueryContext
+from albench.loop import SelectionError, validate_selection
+from albench.testing.toy import FAST_TRAINING, one_thread, toy_context, toy_dataset
+from albench.training import Trainer
+from albench.types import Dataset, QueryContext, fingerprint
 
-_FAST_TRAINING = TrainingConfig(epochs=15, batch_size=16, lr=3e-3, val_fraction=0.2)
+__all__ = ["check_dataset", "check_model", "check_strategy", "toy_context", "toy_dataset"]
 
-
-def toy_dataset(n_pool: int = 120, n_test: int = 60, num_classes: int = 3, dim: int = 4,
-                seed: int = 0, images: bool = False) -> Dataset:
-    """Well-separated Gaussian classes; ``images=True`` gives 1×8×8 uint8 'images'."""
-    rng = np.random.default_rng(seed)
-    centres = rng.normal(0, 4, size=(num_classes, dim))
-    y = np.arange(n_pool + n_test) % num_classes
-    rng.shuffle(y)
-    x = (centres[y] + rng.normal(size=(len(y), dim))).astype(np.float32)
-    if images:
-        x = np.tile(x, (1, -(-64 // dim)))[:, :64]
-        x = np.clip((x + 10) * 12, 0, 255).astype(np.uint8).reshape(-1, 1, 8, 8)
-        return Dataset("toy-images", x[:n_pool], y[:n_pool], x[n_pool:], y[n_pool:],
-                       num_classes, scale=255.0, mean=(0.5,), std=(0.25,),
-                       input_range=(0, 255))
-    return Dataset("toy", x[:n_pool], y[:n_pool], x[n_pool:], y[n_pool:], num_classes)
+_NO_SUCH_OPTION = "albench_no_such_option"
 
 
-def toy_context(dataset: Dataset | None = None, labeled_idx=None, n_labeled: int = 12,
-                model: str = "mlp", seed: int = 0,
-                training: TrainingConfig = _FAST_TRAINING) -> QueryContext:
-    """A real query context: a model of the named architecture trained on a labelled subset."""
-    from albench.plugins import get_plugins
-
-    dataset = dataset or toy_dataset()
-    if labeled_idx is None:
-        labeled_idx = np.random.default_rng(seed).choice(dataset.pool_size, n_labeled,
-                                                         replace=False)
-    labeled_idx = np.asarray(labeled_idx, dtype=np.int64)
-    factory = get_plugins().get("models", model).factory
-    trainer = Trainer(dataset, factory, training, "cpu")
-    if len(labeled_idx):
-        fitted = trainer.fit(dataset.x_pool[labeled_idx], dataset.y_pool[labeled_idx], seed)
-        trained = fitted.model
-    else:
-        trained = trainer.new_model(seed).eval()
-    mask = np.zeros(dataset.pool_size, dtype=bool)
-    mask[labeled_idx] = True
-    return QueryContext(dataset=dataset, model=trained, labeled_idx=labeled_idx,
-                        unlabeled_idx=np.flatnonzero(~mask),
-                        labeled_labels=dataset.y_pool[labeled_idx],
-                        rng=np.random.default_rng(seed), trainer=trainer)
-
-
-def _fresh_rng(context: QueryContext, seed: int) -> QueryContext:
-    from dataclasses import replace
-
-    return replace(context, rng=np.random.default_rng(seed))
-
-
-def _select(strategy, context: QueryContext, budget: int, name: str) -> np.ndarray:
-    mask = np.zeros(context.dataset.pool_size, dtype=bool)
-    mask[context.labeled_idx] = True
-    selected = strategy.select(context, budget)
-    return validate_selection(selected, budget, mask, name)
-
-
-def _global_state():
+def _global_state() -> tuple:
     return (random.getstate(), np.random.get_state()[1].tobytes(),
             torch.random.get_rng_state().numpy().tobytes())
 
 
+def _label(factory: Callable, name: str | None) -> str:
+    return name or getattr(factory, "__name__", None) or repr(factory)
+
+
+def _check_unknown_option(factory: Callable, name: str, *args) -> None:
+    try:
+        factory(*args, **{_NO_SUCH_OPTION: 1})
+    except TypeError:
+        return
+    raise AssertionError(f"{name} accepted the unknown option {_NO_SUCH_OPTION!r}; unknown "
+                         f"options must raise TypeError so that typos in suite files fail")
+
+
+def _state(context: QueryContext) -> tuple:
+    """What a strategy must leave as it found it: weights, index arrays and data."""
+    weights = [t.detach().clone() for t in context.model.state_dict().values()]
+    arrays = [a.copy() for a in (context.labeled_idx, context.unlabeled_idx,
+                                 context.labeled_labels)]
+    return weights, arrays, fingerprint(context.dataset)
+
+
+def _same_state(a: tuple, b: tuple) -> bool:
+    return (all(torch.equal(x, y) for x, y in zip(a[0], b[0]))
+            and all(np.array_equal(x, y) for x, y in zip(a[1], b[1])) and a[2] == b[2])
+
+
+def _hide_unlabeled_labels(context: QueryContext) -> QueryContext:
+    """The same context over a dataset whose unlabelled examples carry other labels."""
+    dataset = context.dataset
+    y_pool = dataset.y_pool.copy()
+    shift = np.random.default_rng(99).integers(1, dataset.num_classes,
+                                                size=len(context.unlabeled_idx))
+    y_pool[context.unlabeled_idx] = (y_pool[context.unlabeled_idx] + shift) % dataset.num_classes
+    relabelled = replace(dataset, y_pool=y_pool, revision="")
+    old = context.trainer
+    trainer = Trainer(relabelled, old.model_factory, old.config, old.device, old.model_options)
+    model = trainer.new_model(0)
+    model.load_state_dict(context.model.state_dict())
+    return replace(context, dataset=relabelled, trainer=trainer, model=model.eval())
+
+
 def check_strategy(factory: Callable[..., object], name: str | None = None,
-                   model: str = "mlp", images: bool = False, **options) -> None:
+                   model: str = "mlp", images: bool = False, dataset: Dataset | None = None,
+                   **options) -> None:
     """Run every conformance check on the strategy that ``factory(**options)`` builds.
 
-    Checks: right count, unique, in range, unlabelled; deterministic for a fixed generator;
-    a budget equal to the whole unlabelled pool; a pool whose labels are all one class;
-    an empty labelled set; no global random state touched.
+    The strategy must return ``budget`` distinct, in-range, unlabelled pool indices; be
+    deterministic for a fixed ``context.rng``; cope with a budget of one, a budget of the
+    whole unlabelled pool, labelled examples of one class only and an empty labelled set
+    (an untrained model); never touch global random state (``random``, ``numpy.random``,
+    torch's default generator); leave the model, index arrays and data unchanged; never
+    read the labels of unlabelled examples; and reject unknown options with ``TypeError``.
+
+    ``model`` names the architecture of the toy contexts and ``images=True`` gives them
+    1×8×8 images (for strategies that need a CNN); ``dataset`` replaces the toy pool.
     """
-    name = name or getattr(factory, "__name__", repr(factory))
-    dataset = toy_dataset(images=images)
-    context = toy_context(dataset, model=model)
+    name = _label(factory, name)
+    dataset = dataset if dataset is not None else toy_dataset(images=images)
 
-    def strategy():
-        return factory(**options)
+    def select(context: QueryContext, budget: int, situation: str) -> np.ndarray:
+        before, state = _global_state(), _state(context)
+        try:
+            selected = factory(**options).select(context, budget)
+        except Exception as exc:
+            raise AssertionError(f"{name} raised {type(exc).__name__} with {situation} "
+                                 f"(budget {budget}): {exc}") from exc
+        if _global_state() != before:
+            raise AssertionError(f"{name} changed global random state (random, numpy.random "
+                                 f"or torch) with {situation}; draw randomness from "
+                                 f"context.rng instead")
+        if not _same_state(state, _state(context)):
+            raise AssertionError(f"{name} modified the context (model weights, index arrays "
+                                 f"or dataset) with {situation}; work on copies instead")
+        labeled = np.zeros(context.dataset.pool_size, dtype=bool)
+        labeled[context.labeled_idx] = True
+        try:
+            return validate_selection(selected, budget, labeled, name)
+        except SelectionError as exc:
+            raise AssertionError(f"{exc} (with {situation})") from exc
 
-    before = _global_state()
-    first = _select(strategy(), _fresh_rng(context, 1), 10, name)
-    assert _global_state() == before, f"{name} changed global random state (random, " \
-        "numpy or torch); draw randomness from context.rng"
-    again = _select(strategy(), _fresh_rng(context, 1), 10, name)
-    assert np.array_equal(np.sort(first), np.sort(again)), \
-        f"{name} is not deterministic for a fixed context.rng"
+    with one_thread():
+        _check_unknown_option(factory, name)
+        base = toy_context(dataset, model=model, seed=0)
+        first = select(base, 10, "a trained model and 12 labelled examples")
+        again = select(toy_context(dataset, model=model, seed=0), 10,
+                       "the same context a second time")
+        if not np.array_equal(np.sort(first), np.sort(again)):
+            raise AssertionError(f"{name} is not deterministic: two selections with the same "
+                                 f"context.rng differ; use context.rng for all randomness")
+        hidden = select(_hide_unlabeled_labels(toy_context(dataset, model=model, seed=0)), 10,
+                        "the unlabelled examples relabelled")
+        if not np.array_equal(np.sort(first), np.sort(hidden)):
+            raise AssertionError(f"{name} selects differently when only the labels of "
+                                 f"unlabelled examples change; it must not read "
+                                 f"dataset.y_pool (use context.labeled_labels)")
+        select(toy_context(dataset, model=model, seed=0), 1, "a budget of one")
+        nearly_all = toy_context(dataset, n_labeled=dataset.pool_size - 7, model=model)
+        select(nearly_all, len(nearly_all.unlabeled_idx),
+               "a budget equal to the whole unlabelled pool")
+        one_class = np.flatnonzero(dataset.y_pool == dataset.y_pool[0])[:8]
+        select(toy_context(dataset, labeled_idx=one_class, model=model), 5,
+               "labelled examples of a single class")
+        select(toy_context(dataset, labeled_idx=[], model=model), 5,
+               "an empty labelled set (untrained model)")
 
-    small = toy_context(dataset, n_labeled=dataset.pool_size - 7, model=model)
-    _select(strategy(), small, len(small.unlabeled_idx), name)
 
-    one_class = np.flatnonzero(dataset.y_pool == 0)[:8]
-    _select(strategy(), toy_context(dataset, labeled_idx=one_class, model=model), 5, name)
+def check_dataset(loader: Callable[..., Dataset], name: str | None = None, **options) -> None:
+    """Run every conformance check on the dataset that ``loader(**options)`` returns.
 
-    _select(strategy(), toy_context(dataset, labeled_idx=[], model=model), 5, name)
+    Checks: an :class:`albench.types.Dataset` with non-empty pool and test sets; inputs
+    ``uint8`` or ``float32``, integer labels in ``0..num_classes-1`` with at least two
+    classes in the pool; raw values inside ``input_range`` when it is set; normalised
+    inputs of the declared shape, finite and of sensible scale; the same data and revision
+    on a second load; unknown options rejected with ``TypeError``.
+    """
+    name = _label(loader, name)
+    dataset = loader(**options)
+    if not isinstance(dataset, Dataset):
+        raise AssertionError(f"{name} returned {type(dataset).__name__}, not an "
+                             f"albench.types.Dataset")
+    for part in ("x_pool", "y_pool", "x_test", "y_test"):
+        if not isinstance(getattr(dataset, part), np.ndarray):
+            raise AssertionError(f"{name}: {part} is {type(getattr(dataset, part)).__name__}, "
+                                 f"not a numpy array")
+    if dataset.pool_size == 0 or len(dataset.y_test) == 0:
+        raise AssertionError(f"{name}: the pool ({dataset.pool_size}) and the test set "
+                             f"({len(dataset.y_test)}) must both be non-empty")
+    for part in ("x_pool", "x_test"):
+        dtype = getattr(dataset, part).dtype
+        if dtype not in (np.uint8, np.float32):
+            raise AssertionError(f"{name}: {part} has dtype {dtype}; store uint8 (images) or "
+                                 f"float32 (features)")
+    for part in ("y_pool", "y_test"):
+        y = getattr(dataset, part)
+        if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
+            raise AssertionError(f"{name}: {part} must be a 1-D integer array, got {y.dtype} "
+                                 f"of shape {y.shape}")
+        if y.min() < 0 or y.max() >= dataset.num_classes:
+            raise AssertionError(f"{name}: {part} has labels outside 0..{dataset.num_classes - 1}")
+    if len(np.unique(dataset.y_pool)) < 2:
+        raise AssertionError(f"{name}: the pool holds a single class")
+    if dataset.classes and len(dataset.classes) != dataset.num_classes:
+        raise AssertionError(f"{name}: {len(dataset.classes)} class names for "
+                             f"{dataset.num_classes} classes")
+    if dataset.input_range is not None:
+        low, high = dataset.input_range
+        for part in ("x_pool", "x_test"):
+            x = getattr(dataset, part)
+            if x.min() < low or x.max() > high:
+                raise AssertionError(f"{name}: {part} has values in [{x.min()}, {x.max()}], "
+                                     f"outside input_range {dataset.input_range}")
+    sample = dataset.x_pool[:512]
+    inputs = dataset.inputs(sample)
+    if inputs.dtype != torch.float32 or tuple(inputs.shape) != sample.shape:
+        raise AssertionError(f"{name}: inputs() gave a {inputs.dtype} tensor of shape "
+                             f"{tuple(inputs.shape)}; expected float32 of shape {sample.shape}")
+    if not torch.isfinite(inputs).all() or not torch.isfinite(
+            dataset.inputs(dataset.x_test[:512])).all():
+        raise AssertionError(f"{name}: normalised inputs contain NaN or infinity")
+    mean, std = inputs.mean().item(), inputs.std().item()
+    if abs(mean) > 5 or not 0.05 <= std <= 20:
+        raise AssertionError(f"{name}: normalised inputs have mean {mean:.3g} and standard "
+                             f"deviation {std:.3g}; set scale, mean and std so that they are "
+                             f"roughly zero-mean with unit spread")
+    if not dataset.revision:
+        raise AssertionError(f"{name}: revision is empty")
+    again = loader(**options)
+    if again.revision != dataset.revision or fingerprint(again) != fingerprint(dataset):
+        raise AssertionError(f"{name}: a second load gave different data or revision "
+                             f"({again.revision!r} vs {dataset.revision!r}); loading must be "
+                             f"deterministic")
+    _check_unknown_option(loader, name)
+
+
+def check_model(factory: Callable[..., nn.Module], name: str | None = None,
+                images: bool = False, image_shape: tuple[int, int, int] = (1, 8, 8),
+                **options) -> None:
+    """Run every conformance check on the model that ``factory(input_shape, num_classes)``
+    builds (with ``**options``).
+
+    Checks: an ``nn.Module`` with ``embed`` and a ``head`` ``nn.Linear`` of the right width;
+    ``forward(x) == head(embed(x))`` with the right output shape; weights that depend on
+    torch's seed alone; a training step that reaches every part; training on the toy
+    classes that beats chance and is reproducible; unknown options rejected with
+    ``TypeError``. ``images=True`` uses toy images of ``image_shape`` instead of features.
+    """
+    name = _label(factory, name)
+    dataset = toy_dataset(images=images, image_shape=image_shape)
+    shape, classes = dataset.input_shape, dataset.num_classes
+
+    def build(seed: int) -> nn.Module:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return factory(shape, classes, **options)
+
+    with one_thread():
+        _check_unknown_option(factory, name, shape, classes)
+        model = build(0)
+        if not isinstance(model, nn.Module):
+            raise AssertionError(f"{name} returned {type(model).__name__}, not an nn.Module")
+        if not callable(getattr(model, "embed", None)):
+            raise AssertionError(f"{name}: the model has no embed(x) method")
+        head = getattr(model, "head", None)
+        if not isinstance(head, nn.Linear) or head.out_features != classes:
+            raise AssertionError(f"{name}: model.head must be an nn.Linear with "
+                                 f"{classes} outputs, got {head!r}")
+        model.eval()
+        x = dataset.inputs(dataset.x_pool[:5])
+        with torch.no_grad():
+            out, embedded = model(x), model.embed(x)
+            single = model(x[:1])
+        if tuple(out.shape) != (5, classes) or tuple(single.shape) != (1, classes):
+            raise AssertionError(f"{name}: forward gave shape {tuple(out.shape)} for 5 inputs "
+                                 f"of shape {shape}; expected (5, {classes})")
+        if embedded.ndim != 2 or embedded.shape != (5, head.in_features):
+            raise AssertionError(f"{name}: embed gave shape {tuple(embedded.shape)}; expected "
+                                 f"(5, {head.in_features}) to feed the head")
+        if not torch.allclose(out, head(embedded), atol=1e-5):
+            raise AssertionError(f"{name}: forward(x) differs from head(embed(x)) in eval mode")
+        weights = [p.detach() for p in model.state_dict().values()]
+        same = [p.detach() for p in build(0).state_dict().values()]
+        other = [p.detach() for p in build(1).state_dict().values()]
+        if not all(torch.equal(a, b) for a, b in zip(weights, same)):
+            raise AssertionError(f"{name}: two models built with the same torch seed differ; "
+                                 f"draw initial weights from torch's default generator only")
+        if all(torch.equal(a, b) for a, b in zip(weights, other)):
+            raise AssertionError(f"{name}: models built with different torch seeds are "
+                                 f"identical; do not reseed torch in the factory")
+        _check_training_step(model, dataset, name)
+        _check_learns(factory, dataset, name, options)
+
+
+def _check_training_step(model: nn.Module, dataset: Dataset, name: str) -> None:
+    model.train()
+    x = dataset.inputs(dataset.x_pool[:16])
+    y = torch.as_tensor(dataset.y_pool[:16], dtype=torch.int64)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+    model.eval()
+    if not torch.isfinite(loss):
+        raise AssertionError(f"{name}: the training loss is {loss.item()}")
+    head_ids = {id(p) for p in model.head.parameters()}
+    body = [p for p in model.parameters() if p.requires_grad and id(p) not in head_ids]
+    for part, params in (("head", list(model.head.parameters())), ("embed", body)):
+        if not any(p.grad is not None and p.grad.abs().sum() > 0 for p in params):
+            raise AssertionError(f"{name}: a training step gives no gradient to the {part} "
+                                 f"parameters")
+
+
+def _check_learns(factory: Callable, dataset: Dataset, name: str, options: dict) -> None:
+    trainer = Trainer(dataset, factory, FAST_TRAINING, "cpu", options)
+    fitted = [trainer.fit(dataset.x_pool, dataset.y_pool, seed=0).model for _ in range(2)]
+    probs = [trainer.predict_proba(m, dataset.x_test) for m in fitted]
+    if not np.isfinite(probs[0]).all():
+        raise AssertionError(f"{name}: after training, predicted probabilities contain NaN "
+                             f"or infinity")
+    accuracy = float((probs[0].argmax(1) == dataset.y_test).mean())
+    chance = 1 / dataset.num_classes
+    if accuracy < chance + 0.25:
+        raise AssertionError(f"{name}: test accuracy {accuracy:.2f} on well-separated toy "
+                             f"classes (chance {chance:.2f}); the model does not learn")
+    if not np.array_equal(probs[0], probs[1]):
+        raise AssertionError(f"{name}: training twice with the same seed gives different "
+                             f"models; avoid nondeterministic operations and global "
+                             f"random state")

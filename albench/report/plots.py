@@ -1,0 +1,121 @@
+"""Leaderboard plots (seaborn on matplotlib's Agg canvas, no pyplot state).
+
+PNGs are written without the software tag and with fixed sizes, so the same tables give
+the same bytes.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+
+DPI = 100
+
+
+def plot_text(text: str) -> str:
+    """A name made safe for matplotlib: no mathtext ($) and control characters spelled out."""
+    out = []
+    for ch in str(text):
+        if ch == "$":
+            out.append(r"\$")
+        elif unicodedata.category(ch) in ("Cc", "Zl", "Zp"):
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def palette(strategies: list[str]) -> dict[str, tuple]:
+    """One fixed colour per strategy (sorted), so every plot of a suite agrees."""
+    names = sorted(strategies)
+    colours = sns.color_palette("tab10" if len(names) <= 10 else "husl", len(names))
+    return {plot_text(name): colour for name, colour in zip(names, colours)}
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=DPI, format="png", metadata={"Software": None})
+    return path
+
+
+def _curves(rounds: pd.DataFrame, value: str) -> pd.DataFrame:
+    frame = rounds[["strategy", "seed", "labeled", value]].dropna().copy()
+    frame["strategy"] = frame["strategy"].map(plot_text)
+    return frame
+
+
+def learning_curves(rounds: pd.DataFrame, title: str, colours: dict, path: Path) -> Path:
+    """Test accuracy (%) against labelled examples, mean ± std over seeds per strategy."""
+    frame = _curves(rounds, "accuracy")
+    frame["accuracy"] *= 100
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
+    sns.lineplot(data=frame, x="labeled", y="accuracy", hue="strategy", errorbar="sd",
+                 hue_order=sorted(frame["strategy"].unique()), palette=colours, ax=ax,
+                 marker="o", markersize=4)
+    ax.set(xlabel="labelled examples", ylabel="test accuracy (%)",
+           title=f"{plot_text(title)}: accuracy (mean ± std over seeds)")
+    ax.legend(title="strategy", fontsize="small")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def entropy_curves(rounds: pd.DataFrame, title: str, colours: dict, path: Path) -> Path:
+    """Entropy of the queried labels' class histogram, with the maximum log(C) dashed."""
+    frame = _curves(rounds, "label_entropy")
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
+    sns.lineplot(data=frame, x="labeled", y="label_entropy", hue="strategy", errorbar="sd",
+                 hue_order=sorted(frame["strategy"].unique()), palette=colours, ax=ax,
+                 marker="o", markersize=4)
+    maximum = float(rounds["max_entropy"].iloc[0])
+    ax.axhline(maximum, color="black", linestyle="--", linewidth=1,
+               label=f"maximum log C = {maximum:.3f}")
+    ax.set(xlabel="labelled examples", ylabel="label entropy (nats)",
+           title=f"{plot_text(title)}: entropy of queried labels")
+    ax.set_ylim(bottom=0, top=maximum * 1.05)
+    ax.legend(fontsize="small", loc="lower right")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def penalty_heatmap(matrix: pd.DataFrame, settings: int, path: Path) -> Path:
+    """The summed pairwise penalty matrix: row beats column."""
+    shown = matrix.rename(index=plot_text, columns=plot_text)
+    size = 2.5 + 0.6 * len(shown)
+    fig = Figure(figsize=(size + 1.5, size))
+    ax = fig.subplots()
+    sns.heatmap(shown, annot=True, fmt=".2f", cmap="rocket_r", vmin=0,
+                vmax=max(settings, 1), square=True, mask=np.eye(len(shown), dtype=bool),
+                cbar_kws={"label": "settings won"}, ax=ax)
+    ax.tick_params(axis="y", labelrotation=0)
+    ax.tick_params(axis="x", labelrotation=30)
+    for label in ax.get_xticklabels():
+        label.set_horizontalalignment("right")
+    ax.set(xlabel="column (beaten)", ylabel="row (wins)",
+           title=f"pairwise penalty over {settings} setting(s)")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def rank_scatter(points: pd.DataFrame, a: str, b: str, rho: float, path: Path) -> Path:
+    """Rank of ``a`` against rank of ``b`` at each (setting, seed, round); size = how often."""
+    counts = points.groupby(["a", "b"], sort=True).size().rename("count").reset_index()
+    fig = Figure(figsize=(5.5, 5))
+    ax = fig.subplots()
+    sns.scatterplot(data=counts, x="a", y="b", size="count", sizes=(30, 300), ax=ax,
+                    legend="brief", color="C0")
+    top = max(points[["a", "b"]].to_numpy().max(), 1) if len(points) else 1
+    ax.plot([1, top], [1, top], color="grey", linestyle=":", linewidth=1)
+    ax.set(xlabel=f"rank of {plot_text(a)} (1 = best)", ylabel=f"rank of {plot_text(b)}",
+           title=f"Spearman rho = {'n/a' if np.isnan(rho) else f'{rho:.3f}'} "
+                 f"({len(points)} points)")
+    ax.invert_xaxis()
+    ax.invert_yaxis()
+    fig.tight_layout()
+    return _save(fig, path)

@@ -1,0 +1,99 @@
+"""Tiny real pools and trained toy models for plugin tests."""
+
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from albench.training import Trainer, TrainingConfig
+from albench.types import Dataset, QueryContext, fingerprint
+
+FAST_TRAINING = TrainingConfig(epochs=15, batch_size=16, lr=3e-3, val_fraction=0.2)
+"""Training settings for toy contexts: enough to separate the toy classes, in a blink."""
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run torch single-threaded: faster for toy-sized work on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def toy_dataset(n_pool: int = 120, n_test: int = 60, num_classes: int = 3, dim: int = 4,
+                seed: int = 0, images: bool = False,
+                image_shape: tuple[int, int, int] = (1, 8, 8)) -> Dataset:
+    """Well-separated Gaussian classes.
+
+    ``images=True`` gives uint8 'images' of ``image_shape`` (channels, height, width) that
+    carry the same features, tiled.
+    """
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 4, size=(num_classes, dim))
+    y = np.arange(n_pool + n_test) % num_classes
+    rng.shuffle(y)
+    x = (centres[y] + rng.normal(size=(len(y), dim))).astype(np.float32)
+    if images:
+        size = math.prod(image_shape)
+        x = np.tile(x, (1, -(-size // dim)))[:, :size]
+        x = np.clip((x + 10) * 12, 0, 255).astype(np.uint8).reshape(-1, *image_shape)
+        channels = image_shape[0]
+        return Dataset("toy-images", x[:n_pool], y[:n_pool], x[n_pool:], y[n_pool:],
+                       num_classes, scale=255.0, mean=(0.5,) * channels,
+                       std=(0.25,) * channels, input_range=(0, 255))
+    return Dataset("toy", x[:n_pool], y[:n_pool], x[n_pool:], y[n_pool:], num_classes)
+
+
+_STATES: dict[tuple, dict[str, torch.Tensor]] = {}
+_MAX_STATES = 32
+
+
+def _trained_state(trainer: Trainer, model: str, labeled: np.ndarray, seed: int
+                   ) -> dict[str, torch.Tensor]:
+    """Weights of a model trained on ``labeled``, computed once per process."""
+    dataset = trainer.dataset
+    key = (fingerprint(dataset), model, trainer.config, tuple(labeled.tolist()), seed)
+    if key not in _STATES:
+        with one_thread():
+            fitted = trainer.fit(dataset.x_pool[labeled], dataset.y_pool[labeled], seed)
+        if len(_STATES) >= _MAX_STATES:
+            _STATES.pop(next(iter(_STATES)))
+        _STATES[key] = {k: v.detach().clone() for k, v in fitted.model.state_dict().items()}
+    return _STATES[key]
+
+
+def toy_context(dataset: Dataset | None = None, labeled_idx=None, n_labeled: int = 12,
+                model: str = "mlp", seed: int = 0,
+                training: TrainingConfig = FAST_TRAINING) -> QueryContext:
+    """A real query context: a model of the named architecture trained on a labelled subset.
+
+    ``labeled_idx`` defaults to ``n_labeled`` random pool indices; an empty one gives an
+    untrained model. Trained weights are cached per process, and every call returns a
+    fresh model and ``rng`` (``np.random.default_rng(seed)``).
+    """
+    from albench.plugins import get_plugins
+
+    dataset = dataset if dataset is not None else toy_dataset()
+    if labeled_idx is None:
+        labeled_idx = np.random.default_rng(seed).choice(dataset.pool_size, n_labeled,
+                                                         replace=False)
+    labeled_idx = np.asarray(labeled_idx, dtype=np.int64)
+    factory = get_plugins().get("models", model).factory
+    trainer = Trainer(dataset, factory, training, "cpu")
+    trained = trainer.new_model(seed)
+    if len(labeled_idx):
+        trained.load_state_dict(_trained_state(trainer, model, labeled_idx, seed))
+    trained.eval()
+    mask = np.zeros(dataset.pool_size, dtype=bool)
+    mask[labeled_idx] = True
+    return QueryContext(dataset=dataset, model=trained, labeled_idx=labeled_idx,
+                        unlabeled_idx=np.flatnonzero(~mask),
+                        labeled_labels=dataset.y_pool[labeled_idx],
+                        rng=np.random.default_rng(seed), trainer=trainer)

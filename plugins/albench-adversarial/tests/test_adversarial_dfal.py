@@ -1,0 +1,140 @@
+"""DFAL: conformance, DeepFool's distances on models where they are known, clipping, rounds."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from albench.testing import check_strategy, toy_context, toy_dataset
+from albench.training import Trainer, TrainingConfig
+from albench.types import Dataset, QueryContext
+from albench_adversarial import Dfal, deepfool, input_bounds
+
+
+class Logistic(nn.Module):
+    def __init__(self, weight, bias):
+        super().__init__()
+        self.head = nn.Linear(weight.shape[1], weight.shape[0])
+        with torch.no_grad():
+            self.head.weight.copy_(torch.as_tensor(weight, dtype=torch.float32))
+            self.head.bias.copy_(torch.as_tensor(bias, dtype=torch.float32))
+
+    def embed(self, x):
+        return x.flatten(1)
+
+    def forward(self, x):
+        return self.head(self.embed(x))
+
+
+def logistic_context(x, weight, bias, input_range=None) -> QueryContext:
+    x = np.asarray(x, dtype=np.float32)
+    zeros = np.zeros(len(x), dtype=np.int64)
+    dataset = Dataset("points", x, zeros, x, zeros, num_classes=len(weight),
+                      input_range=input_range)
+    model = Logistic(np.asarray(weight), np.asarray(bias)).eval()
+    trainer = Trainer(dataset, lambda *args, **kwargs: model, TrainingConfig(), "cpu")
+    empty = np.zeros(0, dtype=np.int64)
+    return QueryContext(dataset, model, empty, np.arange(len(x)), empty,
+                        np.random.default_rng(0), trainer)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """A small MLP trained on three separated blobs."""
+    return toy_context()
+
+
+def test_dfal_conforms():
+    check_strategy(Dfal, name="dfal")
+
+
+def test_dfal_conforms_on_clipped_images():
+    check_strategy(Dfal, name="dfal", images=True)
+
+
+def test_distances_on_a_linear_model_are_the_overshot_distances_to_the_boundary():
+    # Boundary 3 x0 + 4 x1 = 1 (||w|| = 5 for the logit gap, halved per class).
+    rng = np.random.default_rng(0)
+    x = rng.normal(scale=3, size=(40, 2))
+    context = logistic_context(x, weight=[[1.5, 2.0], [-1.5, -2.0]], bias=[-0.5, 0.5])
+    distances, crossed = Dfal().perturbations(context, context.unlabeled_idx, len(x))
+    exact = np.abs(x @ [3.0, 4.0] - 1.0) / 5.0
+    assert crossed.all()
+    np.testing.assert_allclose(distances, 1.02 * exact, rtol=1e-4, atol=1e-5)
+    picked = Dfal().select(context, 5)
+    assert set(picked) == set(np.argsort(exact)[:5])  # the nearest to the boundary
+
+
+def test_distances_shrink_towards_the_boundary_of_a_trained_net(trained):
+    context = trained
+    distances, crossed = Dfal().perturbations(context, context.unlabeled_idx, 10)
+    probs = context.predict_proba(context.unlabeled_idx)
+    top2 = np.sort(probs, axis=1)[:, -2:]
+    margin = np.log(top2[:, 1]) - np.log(top2[:, 0])  # logit gap to the runner-up
+    assert crossed.all()
+    # A net trained on separated blobs is smooth: distance grows with the logit gap.
+    rank_corr = np.corrcoef(np.argsort(np.argsort(margin)),
+                            np.argsort(np.argsort(distances)))[0, 1]
+    assert rank_corr > 0.7
+
+
+def test_perturbed_inputs_stay_in_the_data_range():
+    dataset = toy_dataset(images=True)
+    context = toy_context(dataset)
+    x = context.pool_inputs(context.unlabeled_idx)
+    bounds = input_bounds(dataset)
+    low = dataset.inputs(np.zeros((1, 1, 8, 8), dtype=np.uint8))
+    assert torch.allclose(bounds[0], low) and (bounds[1] > bounds[0]).all()
+    result = deepfool(context.model, x, overshoot=5.0, bounds=bounds)
+    assert (result.adversarial >= bounds[0] - 1e-6).all()
+    assert (result.adversarial <= bounds[1] + 1e-6).all()
+    unclipped = deepfool(context.model, x, overshoot=5.0)
+    assert (unclipped.adversarial < bounds[0] - 1e-3).any() or \
+        (unclipped.adversarial > bounds[1] + 1e-3).any()
+
+
+def test_continuing_a_run_equals_one_longer_run(trained):
+    context = trained
+    x = context.pool_inputs(context.unlabeled_idx)
+    whole = deepfool(context.model, x, max_iter=2)
+    first = deepfool(context.model, x, max_iter=1)
+    left = ~first.converged
+    assert left.any() and not left.all()
+    rest = deepfool(context.model, x[left], max_iter=1, labels=first.labels[left],
+                    residual=first.residual[left])
+    distances = first.distances.clone()
+    distances[left] = rest.distances
+    torch.testing.assert_close(distances, whole.distances)
+    assert torch.equal(whole.converged[left], rest.converged)
+
+
+def test_rounds_double_the_iterations_until_enough_examples_cross(trained):
+    idx = trained.unlabeled_idx
+    one, crossed_one = Dfal(max_iter=1, max_rounds=1).perturbations(trained, idx, len(idx))
+    assert not crossed_one.all()
+    doubled, crossed = Dfal(max_iter=1).perturbations(trained, idx, len(idx))
+    longer, _ = Dfal(max_iter=2, max_rounds=1).perturbations(trained, idx, len(idx))
+    assert crossed.all()
+    np.testing.assert_allclose(doubled, longer, rtol=1e-5)
+    enough, _ = Dfal(max_iter=1).perturbations(trained, idx, int(crossed_one.sum()))
+    np.testing.assert_array_equal(enough, one)  # enough crossed: no second round
+
+
+def test_unreachable_examples_come_last_and_rounds_stop():
+    # Inputs are confined to [0, 1]^2 and the boundary x0 = 1.5 is out of reach.
+    x = np.array([[0.2, 0.5], [0.9, 0.1], [0.5, 0.5], [0.95, 0.9], [0.1, 0.0]])
+    context = logistic_context(x, weight=[[-1, 0], [1, 0]], bias=[1.5, -1.5],
+                               input_range=(0.0, 1.0))
+    distances, crossed = Dfal(max_rounds=3).perturbations(context, context.unlabeled_idx, 5)
+    assert not crossed.any()
+    picked = Dfal(max_rounds=3).select(context, 5)
+    assert sorted(picked.tolist()) == list(range(5))
+    # Every attack ends at the clip: the perturbation is the way to the x0 = 1 edge.
+    np.testing.assert_allclose(distances, 1.0 - x[:, 0], rtol=1e-5, atol=1e-6)
+    assert list(picked) == list(np.argsort(1.0 - x[:, 0], kind="stable"))
+
+
+@pytest.mark.parametrize("options", [{"max_iter": 0}, {"overshoot": -1}, {"chunk_size": 0}])
+def test_dfal_rejects_bad_options(options):
+    with pytest.raises(ValueError, match="dfal"):
+        Dfal(**options)

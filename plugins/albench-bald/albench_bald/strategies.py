@@ -1,0 +1,56 @@
+"""The MC-dropout query strategies."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from albench.builtin.strategies import top_k
+from albench.types import QueryContext
+from albench_bald.mc import mc_dropout_chunks, mc_dropout_scores
+from albench_bald.scores import bald, batchbald_select
+
+
+class MCDropoutSampling:
+    """The examples with the highest score of ``passes`` MC-dropout predictions."""
+
+    def __init__(self, name: str, score: Callable[[np.ndarray], np.ndarray], passes: int):
+        if passes < 1:
+            raise ValueError(f"{name}: passes must be at least 1, got {passes}")
+        self.name, self.score, self.passes = name, score, passes
+
+    def select(self, context: QueryContext, budget: int) -> np.ndarray:
+        scores = mc_dropout_scores(context, context.unlabeled_idx, self.passes, self.score,
+                                   self.name)
+        return top_k(scores, context.unlabeled_idx, budget)
+
+
+class BatchBALD:
+    """Greedy BatchBALD among the ``candidates`` unlabelled examples with the highest BALD.
+
+    Memory is bounded by the pre-filter: MC probabilities are kept for at most
+    ``max(candidates, budget)`` examples while the pool is scored chunk by chunk.
+    """
+
+    def __init__(self, passes: int = 100, candidates: int = 1000, samples: int = 1000):
+        for option, value in (("passes", passes), ("candidates", candidates),
+                              ("samples", samples)):
+            if value < 1:
+                raise ValueError(f"batchbald: {option} must be at least 1, got {value}")
+        self.passes, self.candidates, self.samples = passes, candidates, samples
+
+    def select(self, context: QueryContext, budget: int) -> np.ndarray:
+        keep = max(self.candidates, budget)
+        positions = np.empty(0, dtype=np.int64)
+        scores = np.empty(0)
+        kept = np.empty((self.passes, 0, context.num_classes), dtype=np.float32)
+        for start, probs in mc_dropout_chunks(context, context.unlabeled_idx, self.passes,
+                                              "batchbald"):
+            positions = np.concatenate([positions, start + np.arange(probs.shape[1])])
+            scores = np.concatenate([scores, bald(probs)])
+            kept = np.concatenate([kept, probs], axis=1)
+            best = np.sort(top_k(scores, np.arange(len(scores)), keep))
+            positions, scores, kept = positions[best], scores[best], kept[:, best]
+        chosen = batchbald_select(kept, budget, self.samples, context.rng)
+        return context.unlabeled_idx[positions[chosen]]

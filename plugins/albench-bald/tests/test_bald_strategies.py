@@ -1,0 +1,138 @@
+"""The MC-dropout strategies: conformance, refusal without dropout, consistent masks."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from albench.plugins import get_plugins
+from albench.testing import check_strategy, toy_context, toy_dataset
+from albench.training import Trainer, TrainingConfig
+from albench.types import QueryContext
+from albench_bald.mc import ConsistentMCDropout
+from albench_bald.scores import bald
+
+NAMES = ["bayesian-least-confidence", "bayesian-entropy", "bald", "variation-ratios",
+         "batchbald"]
+FAST = {"passes": 4}
+
+
+def factory(name):
+    return get_plugins().get("strategies", name).factory
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_conformance(name):
+    options = dict(FAST, candidates=15, samples=20) if name == "batchbald" else FAST
+    check_strategy(factory(name), name=name, **options)
+
+
+def test_conformance_on_a_conv_net():
+    check_strategy(factory("bald"), name="bald", model="lenet", images=True, **FAST)
+
+
+class NoDropout(nn.Module):
+    def __init__(self, input_shape, num_classes):
+        super().__init__()
+        self.body = nn.Sequential(nn.Flatten(), nn.Linear(int(np.prod(input_shape)), 8),
+                                  nn.ReLU())
+        self.head = nn.Linear(8, num_classes)
+
+    def embed(self, x):
+        return self.body(x)
+
+    def forward(self, x):
+        return self.head(self.embed(x))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_model_without_dropout_is_refused_by_name(name):
+    dataset = toy_dataset()
+    trainer = Trainer(dataset, NoDropout, TrainingConfig(epochs=1), "cpu")
+    labeled = np.arange(10)
+    context = QueryContext(dataset=dataset, model=trainer.new_model(0).eval(),
+                           labeled_idx=labeled, unlabeled_idx=np.arange(10, dataset.pool_size),
+                           labeled_labels=dataset.y_pool[labeled],
+                           rng=np.random.default_rng(0), trainer=trainer)
+    with pytest.raises(ValueError, match=f"{name} uses MC dropout.*NoDropout has none"):
+        factory(name)(passes=2).select(context, 3)
+
+
+@pytest.fixture(scope="module")
+def context():
+    return toy_context(toy_dataset(n_pool=60), n_labeled=9)
+
+
+def test_batchbald_with_batch_one_equals_top_bald(context):
+    for seed in range(3):
+        top = factory("bald")(passes=6).select(replace(context, rng=np.random.default_rng(seed)), 1)
+        batch = factory("batchbald")(passes=6).select(
+            replace(context, rng=np.random.default_rng(seed)), 1)
+        assert batch.tolist() == top.tolist()
+
+
+def test_masks_are_shared_by_all_examples_and_differ_between_passes(context):
+    x = context.pool_inputs(np.array([3, 3, 5, 3]))
+    with ConsistentMCDropout(context.model, 8, seed=1, strategy="t") as mc:
+        probs = mc.proba(x)
+    assert probs.shape == (8, 4, context.num_classes)
+    np.testing.assert_array_equal(probs[:, 0], probs[:, 1])
+    np.testing.assert_array_equal(probs[:, 0], probs[:, 3])
+    assert not np.allclose(probs[0], probs[1])
+    assert context.model.training is False
+
+
+def test_chunks_see_the_same_networks_and_prefix_sharing_changes_nothing(context):
+    x = context.pool_inputs(np.arange(10))
+    with ConsistentMCDropout(context.model, 5, seed=2, strategy="t") as mc:
+        whole = mc.proba(x)
+    with ConsistentMCDropout(context.model, 5, seed=2, strategy="t") as mc:
+        chunked = np.concatenate([mc.proba(x[:3]), mc.proba(x[3:])], axis=1)
+    with ConsistentMCDropout(context.model, 5, seed=2, strategy="t") as mc:
+        mc.share_prefix = False
+        unshared = mc.proba(x)
+    np.testing.assert_allclose(whole, chunked, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(whole, unshared, rtol=1e-5, atol=1e-7)
+
+
+class SkipAroundDropout(nn.Module):
+    """Adds a pre-dropout tensor after dropout, so repeating at the dropout layer breaks."""
+
+    def __init__(self, dim=4, classes=3):
+        super().__init__()
+        self.inner = nn.Linear(dim, dim)
+        self.drop = nn.Dropout1d(0.5)
+        self.head = nn.Linear(dim, classes)
+
+    def embed(self, x):
+        return x + self.drop(self.inner(x)[:, :, None]).squeeze(2)
+
+    def forward(self, x):
+        return self.head(self.embed(x))
+
+
+def test_a_skip_around_dropout_falls_back_to_repeating_the_input():
+    model = SkipAroundDropout().eval()
+    x = torch.randn(6, 4)
+    with ConsistentMCDropout(model, 7, seed=0, strategy="t") as mc:
+        probs = mc.proba(x)
+        assert mc.share_prefix is False
+    assert probs.shape == (7, 6, 3)
+    with torch.no_grad():
+        inner = model.inner(x)
+    for t in range(7):  # channel-wise masks: each feature kept or dropped for all examples
+        kept = torch.as_tensor(probs[t])
+        dropped = [torch.softmax(model.head(x + inner * m), 1)
+                   for m in itertools_masks(4)]
+        assert any(torch.allclose(kept, d, atol=1e-6) for d in dropped)
+    assert not np.allclose(bald(probs), 0)
+
+
+def itertools_masks(dim):
+    import itertools
+
+    with torch.no_grad():
+        for bits in itertools.product([0.0, 2.0], repeat=dim):
+            yield torch.tensor(bits)

@@ -1,0 +1,25 @@
+"""albench plugin: the core-set strategies (greedy k-center and robust k-center MIP)."""
+
+from albench import hookimpl
+
+
+def coreset(**options):
+    """Greedy k-center on the model's embeddings."""
+    from albench_coreset.strategies import CoreSet
+
+    return CoreSet(**options)
+
+
+def coreset_mip(**options):
+    """Robust k-center with outliers, solved with HiGHS from the greedy start."""
+    from albench_coreset.strategies import CoreSetMIP
+
+    return CoreSetMIP(**options)
+
+
+@hookimpl
+def albench_register_strategies(register):
+    register("coreset", coreset, "greedy k-center on the penultimate embeddings "
+             "(Sener & Savarese 2018)")
+    register("coreset-mip", coreset_mip, "robust k-center with outliers, HiGHS MIP from the "
+             "greedy start (binary search on the radius)")

@@ -1,0 +1,121 @@
+"""Robust k-center with outliers as a mixed-integer programme, solved with HiGHS.
+
+For a radius ``delta`` the feasibility problem is: binary ``u_j`` (point ``j`` becomes a
+centre) and ``xi_i`` (point ``i`` is left uncovered, an outlier) with
+
+    sum_j u_j = budget,   sum_i xi_i <= outliers,
+    sum_{j : d(i, j) <= delta} u_j + xi_i >= 1   for every point i farther than delta
+                                                   from every labelled point.
+
+Points within ``delta`` of a labelled point are covered already, so their rows are dropped
+and the labelled points never enter as variables. A binary search over ``delta`` between
+half the starting (greedy) radius and that radius keeps the smallest feasible one.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from albench_coreset.kcenter import min_sq_distances
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One feasibility solve: the radius tried, what HiGHS said, and how long it took."""
+
+    delta: float
+    outcome: str
+    """``feasible``, ``infeasible``, ``time limit`` or ``failed: <HiGHS message>``."""
+    seconds: float
+
+
+@dataclass
+class RobustKCenter:
+    """The binary search's answer: picks (rows of the points), their robust radius, the log."""
+
+    picks: np.ndarray
+    radius: float
+    start_radius: float
+    attempts: list[Attempt] = field(default_factory=list)
+
+    @property
+    def improved(self) -> bool:
+        """Whether some solve beat the starting picks."""
+        return any(a.outcome == "feasible" for a in self.attempts)
+
+    @property
+    def gave_up(self) -> bool:
+        """Whether a solve ended without an answer (time limit or solver failure)."""
+        return any(a.outcome not in ("feasible", "infeasible") for a in self.attempts)
+
+
+def robust_k_center(points: torch.Tensor, centres: torch.Tensor, budget: int,
+                    start: np.ndarray, outliers: int, time_limit: float,
+                    max_solves: int = 8, tolerance: float = 0.01) -> RobustKCenter:
+    """Choose ``budget`` rows of ``points`` to cover all but ``outliers`` of them tightly.
+
+    ``centres`` are already chosen (labelled) and ``start`` is a feasible choice (the greedy
+    picks) whose radius bounds the search from above. Each of at most ``max_solves`` MIPs
+    runs for at most ``time_limit`` seconds; a solve that times out counts as infeasible, as
+    in the seed. The search stops once the bracket is narrower than ``tolerance`` times the
+    starting radius. Memory: one ``len(points)²`` float32 distance matrix.
+    """
+    to_labelled = min_sq_distances(points, centres).sqrt().cpu().numpy()
+    dist = torch.cdist(points, points).cpu().numpy()
+
+    def radius_of(picks: np.ndarray) -> float:
+        nearest = np.minimum(to_labelled, dist[:, picks].min(axis=1)) if len(picks) \
+            else to_labelled
+        if outliers >= len(nearest):
+            return 0.0
+        return float(np.partition(nearest, len(nearest) - 1 - outliers)[-1 - outliers])
+
+    start = np.asarray(start, dtype=np.int64)
+    best = RobustKCenter(start, radius_of(start), radius_of(start))
+    upper, lower = best.radius, best.radius / 2
+    while len(best.attempts) < max_solves and upper - lower > tolerance * best.start_radius:
+        delta = (lower + upper) / 2
+        began = time.perf_counter()
+        picks, outcome = _solve(dist, to_labelled, budget, delta, outliers, time_limit)
+        best.attempts.append(Attempt(delta, outcome, time.perf_counter() - began))
+        if picks is None:
+            lower = delta
+        else:
+            best.picks, best.radius = picks, radius_of(picks)
+            upper = best.radius
+    return best
+
+
+def _solve(dist: np.ndarray, to_labelled: np.ndarray, budget: int, delta: float,
+           outliers: int, time_limit: float) -> tuple[np.ndarray | None, str]:
+    """Solve the feasibility MIP at radius ``delta``: the picked rows, or None, and the outcome."""
+    n = len(dist)
+    rows = np.flatnonzero(to_labelled > delta)
+    m = len(rows)
+    cover = sparse.csr_matrix(dist[rows] <= delta, dtype=np.float64)
+    matrix = sparse.vstack([
+        sparse.hstack([cover, sparse.identity(m)]),
+        sparse.hstack([np.ones((1, n)), sparse.csr_matrix((1, m))]),
+        sparse.hstack([sparse.csr_matrix((1, n)), np.ones((1, m))]),
+    ]).tocsr()
+    lower = np.concatenate([np.ones(m), [budget, 0]])
+    upper = np.concatenate([np.full(m, np.inf), [budget, outliers]])
+    result = milp(np.zeros(n + m), integrality=np.ones(n + m), bounds=Bounds(0, 1),
+                  constraints=LinearConstraint(matrix, lower, upper),
+                  options={"time_limit": time_limit, "disp": False})
+    if result.x is not None:
+        picks = np.flatnonzero(result.x[:n] > 0.5)
+        if len(picks) == budget:
+            return picks, "feasible"
+        return None, f"failed: {len(picks)} centres instead of {budget}"
+    if result.status == 2:
+        return None, "infeasible"
+    if result.status == 1:
+        return None, "time limit"
+    return None, f"failed: {result.message}"

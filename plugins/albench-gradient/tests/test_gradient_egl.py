@@ -1,0 +1,106 @@
+"""Expected gradient length: conformance, exactness of the vectorised gradients, behaviour."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from albench.builtin.strategies import entropy, top_k
+from albench.testing import check_strategy, toy_context
+from albench.training import Trainer, TrainingConfig
+from albench.types import Dataset, QueryContext
+from albench_gradient import (ExpectedGradientLength, expected_gradient_lengths,
+                              last_layer_egl, per_sample_grad_sq_norms)
+
+
+class Logistic(nn.Module):
+    """Softmax regression on the raw inputs: ``embed`` is the identity."""
+
+    def __init__(self, weight, bias):
+        super().__init__()
+        self.head = nn.Linear(weight.shape[1], weight.shape[0])
+        with torch.no_grad():
+            self.head.weight.copy_(torch.as_tensor(weight, dtype=torch.float32))
+            self.head.bias.copy_(torch.as_tensor(bias, dtype=torch.float32))
+
+    def embed(self, x):
+        return x.flatten(1)
+
+    def forward(self, x):
+        return self.head(self.embed(x))
+
+
+def logistic_context(x, weight, bias) -> QueryContext:
+    x = np.asarray(x, dtype=np.float32)
+    zeros = np.zeros(len(x), dtype=np.int64)
+    dataset = Dataset("points", x, zeros, x, zeros, num_classes=len(weight))
+    model = Logistic(np.asarray(weight), np.asarray(bias)).eval()
+    trainer = Trainer(dataset, lambda *args, **kwargs: model, TrainingConfig(), "cpu")
+    empty = np.zeros(0, dtype=np.int64)
+    return QueryContext(dataset, model, empty, np.arange(len(x)), empty,
+                        np.random.default_rng(0), trainer)
+
+
+@pytest.mark.parametrize("options", [{}, {"parameters": "last"}, {"squared": False}])
+def test_egl_conforms(options):
+    check_strategy(ExpectedGradientLength, name="egl", **options)
+
+
+def test_egl_conforms_on_a_convnet():
+    check_strategy(ExpectedGradientLength, name="egl", model="lenet", images=True)
+
+
+def test_per_sample_gradients_match_one_backward_pass_each():
+    context = toy_context()
+    model = context.model
+    x = context.pool_inputs(context.unlabeled_idx[:5])
+    labels = torch.tensor([0, 1, 2, 1, 0])
+    fast = per_sample_grad_sq_norms(model, x, labels)
+    for i in range(len(x)):
+        model.zero_grad()
+        nn.functional.cross_entropy(model(x[i:i + 1]), labels[i:i + 1]).backward()
+        slow = sum(p.grad.pow(2).sum() for p in model.parameters())
+        assert fast[i].item() == pytest.approx(slow.item(), rel=1e-4)
+    model.zero_grad(set_to_none=True)
+
+
+def test_closed_form_last_layer_matches_per_sample_gradients():
+    context = toy_context()
+    idx = context.unlabeled_idx[:20]
+    x = context.pool_inputs(idx)
+    for squared in (True, False):
+        generic = expected_gradient_lengths(context.model, x, squared,
+                                            names=["head.weight", "head.bias"])
+        closed = last_layer_egl(context.embeddings(idx), context.model.head, squared)
+        np.testing.assert_allclose(generic.numpy(), closed, rtol=1e-3, atol=1e-5)
+
+
+def test_egl_on_logistic_regression_follows_the_formula_and_prefers_boundary_and_norm():
+    # Two classes, boundary x0 = 0. For binary softmax regression the expected squared
+    # gradient length is 2 p0 p1 (||x||^2 + 1): largest on the boundary, growing with norm.
+    x = np.array([[0, 1], [0, 3], [1, 0], [3, 0], [-1, 1], [0.2, 0]])
+    context = logistic_context(x, weight=[[1, 0], [-1, 0]], bias=[0, 0])
+    probs = context.predict_proba(context.unlabeled_idx)
+    expected = 2 * probs[:, 0] * probs[:, 1] * ((x ** 2).sum(1) + 1)
+    for parameters in ("all", "last"):
+        strategy = ExpectedGradientLength(parameters=parameters)
+        picked = strategy.select(context, 3)
+        assert list(picked) == list(top_k(expected, context.unlabeled_idx, 3))
+    picked = ExpectedGradientLength().select(context, 2)
+    assert set(picked) == {0, 1}  # on the boundary, and the farther one first
+    assert picked[0] == 1
+    # entropy cannot tell the two boundary points apart; EGL ranks by norm too
+    assert entropy(probs[0]) == pytest.approx(entropy(probs[1]))
+
+
+def test_chunking_does_not_change_the_scores():
+    context = toy_context()
+    whole = ExpectedGradientLength().select(context, 15)
+    chunked = ExpectedGradientLength(chunk_size=7).select(context, 15)
+    assert list(whole) == list(chunked)
+
+
+@pytest.mark.parametrize("options", [{"parameters": "first"}, {"chunk_size": 0}])
+def test_egl_rejects_bad_options(options):
+    with pytest.raises(ValueError, match="egl"):
+        ExpectedGradientLength(**options)

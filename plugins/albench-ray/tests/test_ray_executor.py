@@ -1,0 +1,124 @@
+"""The Ray executor on a local 2-CPU Ray: a worker killed mid-run is resumed from its last
+stored round, and every result equals the local executor's."""
+
+import os
+import signal
+
+import pytest
+import ray
+from albench_ray.executor import RayExecutor, Worker, _gpus_per_run, _Task
+
+from albench.executors import Job, LocalExecutor
+from albench.plugins import get_plugins
+from albench.results import ResultStore, parse_record
+from albench.runner import run_specs
+from albench.spec import load_suite
+
+pytestmark = pytest.mark.slow
+
+SUITE = """
+name = "tiny-ray"
+seeds = [0, 1]
+initial_labeled = 10
+rounds = 3
+
+[training]
+epochs = 3
+batch_size = 16
+
+[[settings]]
+dataset = "blobs"
+dataset_options = {n_pool = 200, n_test = 100}
+model = "mlp"
+model_options = {hidden = 16}
+batch_size = 5
+"""
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def specs(tmp_path_factory):
+    path = tmp_path_factory.mktemp("suite") / "tiny.toml"
+    path.write_text(SUITE)
+    return load_suite(path).run_specs(["random", "entropy"])
+
+
+def outcomes(store: ResultStore) -> dict:
+    return {record.run_id: (record.status,
+                            [(r.accuracy, r.val_accuracy, r.queried) for r in record.rounds])
+            for record in store.records()}
+
+
+def test_registered():
+    assert get_plugins().get("executors", "ray").factory(workers=2).workers == 2
+
+
+def test_options_are_checked():
+    with pytest.raises(ValueError, match="workers"):
+        RayExecutor(workers=0)
+    with pytest.raises(ValueError, match="num_cpus only applies"):
+        RayExecutor(address="ray://head:10001", num_cpus=4)
+
+
+def test_lost_workers_are_retried_up_to_the_limit(specs):
+    executor = RayExecutor(max_retries=1)
+    task = _Task(Job(specs[0], None), worker=Worker("10.0.0.7", 4242))
+    lost = ray.exceptions.WorkerCrashedError()
+    assert executor._lost(task, lost) is None and task.retries == 1
+    task.worker = Worker("10.0.0.7", 4343)
+    error = executor._lost(task, lost)
+    assert "worker 4343 on 10.0.0.7" in error and "after 1 retries" in error
+    assert "WorkerCrashedError" in error
+    fresh = _Task(Job(specs[0], None))
+    unschedulable = ray.exceptions.TaskUnschedulableError("node gone")
+    assert "could not run" in executor._lost(fresh, unschedulable) and fresh.retries == 0
+
+
+def test_gpus_are_requested_only_where_the_cluster_has_them(local_ray):
+    assert ray.cluster_resources().get("GPU", 0) == 0
+    assert _gpus_per_run("cpu") == 0 and _gpus_per_run("auto") == 0
+    with pytest.raises(ValueError, match="has none"):
+        _gpus_per_run("cuda:0")
+    with pytest.raises(ValueError, match="auto, cpu or cuda"):
+        _gpus_per_run("mps")
+
+
+def test_killed_worker_resumes_and_matches_local(local_ray, specs, tmp_path):
+    local = ResultStore(tmp_path / "local")
+    assert len(run_specs(specs, local, LocalExecutor(), progress=False).completed) == 4
+
+    victim = specs[1].run_id
+    store = ResultStore(tmp_path / "ray")
+    executor = RayExecutor(workers=2)
+    starts, killed = [], []
+    original = executor.execute
+
+    def execute(jobs, handle):
+        def kill_after_first_round(message):
+            handle(message)
+            if message.run_id != victim:
+                return
+            if message.kind == "start":
+                starts.append(parse_record(message.payload))
+            if message.kind == "round" and not killed:
+                killed.append(executor.running[victim].pid)
+                os.kill(killed[0], signal.SIGKILL)
+        original(jobs, kill_after_first_round)
+
+    executor.execute = execute
+    summary = run_specs(specs, store, executor, progress=False)
+
+    assert not summary.failed
+    assert sorted(summary.completed) == sorted(spec.run_id for spec in specs)
+    assert len(killed) == 1 and len(starts) == 2
+    assert len(starts[0].rounds) == 0 and len(starts[1].rounds) >= 1  # resumed, not redone
+    assert outcomes(store) == outcomes(local)
+    assert all(status == "complete" for status, _ in outcomes(store).values())
+    assert executor.running == {}
+    assert ray.is_initialized()  # an instance the executor did not start is left running

@@ -1,0 +1,90 @@
+"""TypiClust: conformance, typicality, and picks from distinct uncovered clusters."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from albench.testing import check_strategy
+from albench.training import Trainer, TrainingConfig
+from albench.types import Dataset, QueryContext
+from albench_typical import TypiClust, typicality
+
+
+class Identity(nn.Module):
+    """A 'model' whose embedding is the input itself."""
+
+    def __init__(self, dim, num_classes):
+        super().__init__()
+        self.head = nn.Linear(dim, num_classes)
+
+    def embed(self, x):
+        return x.flatten(1)
+
+    def forward(self, x):
+        return self.head(self.embed(x))
+
+
+def blob_context(x, labeled_idx, seed=0) -> QueryContext:
+    x = np.asarray(x, dtype=np.float32)
+    zeros = np.zeros(len(x), dtype=np.int64)
+    dataset = Dataset("blobs", x, zeros, x, zeros, num_classes=2)
+    torch_model = Identity(x.shape[1], 2).eval()
+    trainer = Trainer(dataset, lambda *args, **kwargs: torch_model, TrainingConfig(), "cpu")
+    labeled_idx = np.asarray(labeled_idx, dtype=np.int64)
+    unlabeled = np.setdiff1d(np.arange(len(x)), labeled_idx)
+    return QueryContext(dataset, torch_model, labeled_idx, unlabeled, zeros[labeled_idx],
+                        np.random.default_rng(seed), trainer)
+
+
+@pytest.mark.parametrize("options", [{}, {"representation": "raw"}])
+def test_typiclust_conforms(options):
+    check_strategy(TypiClust, name="typiclust", **options)
+
+
+def test_typicality_is_highest_in_the_dense_middle():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 2))
+    scores = typicality(x, neighbours=20)
+    centre_dist = np.linalg.norm(x, axis=1)
+    assert centre_dist[np.argmax(scores)] < np.quantile(centre_dist, 0.1)
+    assert centre_dist[np.argmin(scores)] > np.quantile(centre_dist, 0.9)
+
+
+def test_typicality_of_tiny_clusters():
+    assert typicality(np.zeros((1, 3))).shape == (1,)
+    np.testing.assert_allclose(typicality(np.array([[0.0], [2.0]]), neighbours=20), [0.5, 0.5])
+
+
+def test_picks_the_typical_points_of_the_largest_uncovered_clusters():
+    # Five far-apart blobs of distinct sizes; blob 0 (the largest) already has labels.
+    rng = np.random.default_rng(1)
+    sizes = [90, 70, 60, 50, 40]
+    blob = np.repeat(np.arange(5), sizes)
+    centres = np.array([[0, 0], [30, 0], [0, 30], [30, 30], [60, 60]], dtype=float)
+    x = centres[blob] + rng.normal(size=(len(blob), 2))
+    labeled = np.flatnonzero(blob == 0)[:2]
+    for seed in range(3):
+        context = blob_context(x, labeled, seed)
+        picked = TypiClust().select(context, 3)  # 2 labelled + 3 -> five clusters
+        assert list(blob[picked]) == [1, 2, 3]  # uncovered, largest first
+        for p in picked:
+            members = np.flatnonzero(blob == blob[p])
+            assert p == members[np.argmax(typicality(x[members]))]
+
+
+def test_covers_every_cluster_and_can_drain_the_pool():
+    rng = np.random.default_rng(2)
+    blob = np.repeat(np.arange(3), [30, 20, 10])
+    x = np.array([[0, 0], [20, 0], [0, 20]], dtype=float)[blob] + rng.normal(size=(60, 2))
+    context = blob_context(x, labeled_idx=[])
+    picked = TypiClust().select(context, 3)
+    assert sorted(blob[picked]) == [0, 1, 2]
+    # a budget of the whole pool takes every example
+    assert sorted(TypiClust().select(context, 60)) == list(range(60))
+
+
+@pytest.mark.parametrize("options", [{"representation": "pixels"}, {"neighbours": 0}])
+def test_typiclust_rejects_bad_options(options):
+    with pytest.raises(ValueError, match="typiclust"):
+        TypiClust(**options)

@@ -1,0 +1,35 @@
+"""Shared fixtures: a tiny suite on synthetic blobs that runs in seconds."""
+
+import textwrap
+
+import pytest
+import torch
+
+# Tiny models train faster on one thread, and tests stay quick when cores are busy.
+torch.set_num_threads(1)
+
+
+@pytest.fixture
+def tiny_suite(tmp_path):
+    """Path to a suite file: blobs, mlp, 2 seeds, 3 rounds of 5, few epochs."""
+    path = tmp_path / "tiny.toml"
+    path.write_text(textwrap.dedent("""
+        name = "tiny"
+        version = 1
+        seeds = [0, 1]
+        strategies = ["random", "entropy"]
+        initial_labeled = 10
+        rounds = 3
+
+        [training]
+        epochs = 5
+        batch_size = 16
+
+        [[settings]]
+        dataset = "blobs"
+        dataset_options = {n_pool = 200, n_test = 100}
+        model = "mlp"
+        model_options = {hidden = 32}
+        batch_size = 5
+    """))
+    return path

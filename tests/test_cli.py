@@ -1,0 +1,74 @@
+"""The command line, end to end."""
+
+import json
+
+from click.testing import CliRunner
+
+from albench.cli import main
+from albench.results import ResultStore
+
+
+def test_run_all_on_a_suite_then_skip(tiny_suite, tmp_path):
+    results = tmp_path / "results"
+    args = ["run", "--all", "--suite", str(tiny_suite), "--seeds", "0", "--results",
+            str(results), "--quiet", "--no-leaderboard", "--device", "cpu"]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    assert "2 completed" in first.output
+    records = list(ResultStore(results).records())
+    assert sorted(r.spec.strategy for r in records) == ["entropy", "random"]
+    assert all(r.finished for r in records)
+    second = CliRunner().invoke(main, args)
+    assert "0 completed, 2 already complete" in second.output
+
+
+def test_default_suite_is_quick_on_digits(tmp_path, monkeypatch):
+    import albench.cli
+    import albench.spec
+
+    seen = []
+    real = albench.spec.load_suite
+
+    def shrunk(name):
+        suite = real(name)
+        seen.append(suite.name)
+        return suite.model_copy(update={"rounds": 1})
+
+    monkeypatch.setattr(albench.spec, "load_suite", shrunk)
+    result = CliRunner().invoke(main, ["run", "-s", "random", "--seeds", "0", "--results",
+                                       str(tmp_path), "--quiet", "--no-leaderboard"])
+    assert result.exit_code == 0, result.output
+    assert seen == ["quick"]
+    (record,) = ResultStore(tmp_path).records(suite="quick")
+    assert record.spec.dataset == "digits" and len(record.rounds) == 2
+
+
+def test_run_needs_strategies():
+    result = CliRunner().invoke(main, ["run"])
+    assert result.exit_code != 0 and "--all" in result.output
+
+
+def test_unknown_strategy_lists_installed(tiny_suite):
+    result = CliRunner().invoke(main, ["run", "-s", "nope", "--suite", str(tiny_suite)])
+    assert result.exit_code != 0
+    assert "unknown strateg" in result.output and "random" in result.output
+
+
+def test_bad_seeds_and_bad_suite(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\nsettings = [{dataset = "digits", model = "mlp"}]\n')
+    result = CliRunner().invoke(main, ["run", "--all", "--suite", str(bad)])
+    assert result.exit_code != 0 and "settings.0.batch_size" in result.output
+    result = CliRunner().invoke(main, ["run", "--all", "--seeds", "a,b"])
+    assert result.exit_code != 0 and "--seeds" in result.output
+    result = CliRunner().invoke(main, ["run", "--all", "--suite", "no-such-suite"])
+    assert result.exit_code != 0 and "quick" in result.output
+
+
+def test_list_and_plugins():
+    listing = CliRunner().invoke(main, ["list", "strategies"])
+    assert listing.exit_code == 0 and "least-confidence" in listing.output
+    plugins = CliRunner().invoke(main, ["plugins", "--json"])
+    data = json.loads(plugins.output)
+    names = {p["name"] for p in data["plugins"]}
+    assert "albench.builtin.strategies" in names

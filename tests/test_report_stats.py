@@ -1,0 +1,187 @@
+"""Leaderboard statistics against hand-computed answers and scipy."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from albench.report.markdown import budget_rounds, md, mean_std
+from albench.report.plots import plot_text
+from albench.report.stats import (
+    aubc,
+    beats,
+    label_entropy,
+    paired_t_test,
+    penalty_matrices,
+    rank_correlation,
+    total_penalty,
+)
+
+
+def test_aubc_known_curve():
+    # trapezoids: 10 * (0.5 + 0.7) / 2 + 20 * (0.7 + 0.9) / 2 = 22 over a range of 30
+    assert aubc([10, 20, 40], [0.5, 0.7, 0.9]) == pytest.approx(22 / 30)
+    assert aubc([40, 10, 20], [0.9, 0.5, 0.7]) == pytest.approx(22 / 30)
+    assert aubc([5, 7, 100], [0.4, 0.4, 0.4]) == pytest.approx(0.4)
+    assert aubc([5], [0.3]) == pytest.approx(0.3)
+    with pytest.raises(ValueError):
+        aubc([1, 2], [0.5])
+
+
+def test_label_entropy_values():
+    values = label_entropy([[5, 5, 5, 5], [7, 0, 0, 0], [1, 1, 0, 0], [0, 0, 0, 0], [3, 1, 0, 0]])
+    assert values[0] == pytest.approx(math.log(4))
+    assert values[1] == 0
+    assert values[2] == pytest.approx(math.log(2))
+    assert math.isnan(values[3])
+    assert values[4] == pytest.approx(-(0.75 * math.log(0.75) + 0.25 * math.log(0.25)))
+    assert values[4] == pytest.approx(stats.entropy([3, 1, 0, 0]))
+
+
+def test_paired_t_test_matches_scipy():
+    rng = np.random.default_rng(0)
+    for n in (2, 3, 5, 10):
+        a = rng.normal(0.7, 0.05, size=(n, 6))
+        b = a - rng.normal(0.01, 0.02, size=(n, 6))
+        t, p = paired_t_test(a, b)
+        expected = stats.ttest_rel(a, b, axis=0)
+        np.testing.assert_allclose(t, expected.statistic, rtol=1e-10)
+        np.testing.assert_allclose(p, expected.pvalue, rtol=1e-10)
+
+
+def test_paired_t_test_uses_n_minus_1_degrees_of_freedom():
+    # differences 1, 2, 3: t = 2 / (1 / sqrt 3) = 3.46, between the 5% critical values
+    # for 2 (4.30) and 3 (3.18) degrees of freedom: a test with n dof would call it significant
+    a, b = np.array([[1.0], [2.0], [3.0]]), np.zeros((3, 1))
+    assert stats.ttest_rel(a[:, 0], b[:, 0]).pvalue > 0.05
+    assert 2 * stats.t.sf(3.4641, df=3) < 0.05
+    assert not beats(a, b)[0]
+    assert not beats(b, a)[0]
+    assert beats(np.array([[1.0], [2.0], [3.0], [2.5], [1.5]]), np.zeros((5, 1)))[0]
+
+
+def test_paired_t_test_degenerate_cases_match_scipy():
+    t, p = paired_t_test([[1.0, 1.0], [2.0, 2.0]], [[0.0, 1.0], [1.0, 2.0]])
+    assert t[0] == math.inf and p[0] == 0  # identical non-zero differences
+    assert math.isnan(t[1]) and math.isnan(p[1])  # no difference at all
+    t, p = paired_t_test([[1.0]], [[0.0]])
+    assert math.isnan(t[0]) and math.isnan(p[0])  # one pair: no test
+
+
+def _rounds(accuracy: dict[str, np.ndarray], setting: str = "s") -> pd.DataFrame:
+    """Tidy rows from {strategy: accuracy[seed, round]}."""
+    rows = [{"setting": setting, "strategy": name, "seed": seed, "round": r,
+             "labeled": 10 + 5 * r, "accuracy": float(acc[seed, r])}
+            for name, acc in accuracy.items()
+            for seed in range(acc.shape[0]) for r in range(acc.shape[1])]
+    return pd.DataFrame(rows)
+
+
+def _expected_penalty(accuracy: dict[str, np.ndarray]) -> pd.DataFrame:
+    names = sorted(accuracy)
+    out = pd.DataFrame(0.0, index=names, columns=names)
+    for i in names:
+        for j in names:
+            if i == j:
+                continue
+            budgets = range(1, accuracy[i].shape[1])
+            for r in budgets:
+                result = stats.ttest_rel(accuracy[i][:, r], accuracy[j][:, r])
+                if result.statistic > 0 and result.pvalue < 0.05:
+                    out.loc[i, j] += 1 / len(budgets)
+    return out
+
+
+def test_penalty_matrix_against_scipy():
+    rng = np.random.default_rng(1)
+    base = rng.uniform(0.5, 0.9, size=(5, 7))
+    base[:, 0] = 0.5  # round 0: every strategy has the same labels
+    accuracy = {
+        "good": base + 0.03 + rng.normal(0, 0.01, size=base.shape),
+        "bad": base - 0.03 + rng.normal(0, 0.01, size=base.shape),
+        "noisy": base + rng.normal(0, 0.05, size=base.shape),
+    }
+    for acc in accuracy.values():
+        acc[:, 0] = 0.5
+    matrix = penalty_matrices(_rounds(accuracy))["s"]
+    expected = _expected_penalty(accuracy)
+    pd.testing.assert_frame_equal(matrix, expected.loc[matrix.index, matrix.columns])
+    assert matrix.loc["good", "bad"] == 1.0  # every budget, at most 1 per setting
+    assert matrix.loc["bad", "good"] == 0.0
+    assert (matrix.to_numpy() <= 1).all()
+
+
+def test_penalty_summed_over_settings_counts_each_at_most_once():
+    rng = np.random.default_rng(2)
+    first = {"a": rng.uniform(0.6, 0.8, (4, 5))}
+    first["b"] = first["a"] - 0.05 + rng.normal(0, 0.005, (4, 5))
+    second = {"a": rng.uniform(0.6, 0.8, (4, 5))}
+    second["b"] = second["a"] - 0.05 + rng.normal(0, 0.005, (4, 5))
+    second["c"] = second["a"] + 0.05 + rng.normal(0, 0.005, (4, 5))
+    rounds = pd.concat([_rounds(first, "one"), _rounds(second, "two")])
+    matrices = penalty_matrices(rounds)
+    total = total_penalty(matrices)
+    assert total.loc["a", "b"] == 2.0
+    assert total.loc["c", "a"] == 1.0  # c only ran in one setting
+    assert total.loc["a", "c"] == 0.0
+    pd.testing.assert_frame_equal(matrices["two"], _expected_penalty(second).loc[
+        matrices["two"].index, matrices["two"].columns])
+
+
+def test_penalty_pairs_only_common_seeds():
+    rng = np.random.default_rng(3)
+    a = rng.uniform(0.6, 0.8, (4, 3))
+    rounds = _rounds({"a": a, "b": a - 0.1 + rng.normal(0, 0.001, (4, 3))})
+    extra = _rounds({"a": np.full((6, 3), 0.0)})  # seeds 4, 5 of a only: must be ignored
+    extra = extra[extra["seed"] >= 4]
+    matrix = penalty_matrices(pd.concat([rounds, extra]))["s"]
+    assert matrix.loc["a", "b"] == 1.0
+
+
+def test_rank_correlation_two_strategies_is_minus_one():
+    rng = np.random.default_rng(4)
+    rounds = _rounds({"a": rng.uniform(0.5, 0.9, (3, 4)), "b": rng.uniform(0.5, 0.9, (3, 4))})
+    points, rho, _ = rank_correlation(rounds, "a", "b")
+    assert len(points) == 3 * 3  # rounds after the first query only
+    assert (points["a"] + points["b"] == 3).all()
+    assert rho == pytest.approx(-1.0)
+    with pytest.raises(KeyError, match="zzz"):
+        rank_correlation(rounds, "a", "zzz")
+
+
+def test_rank_correlation_matches_scipy_on_three_strategies():
+    rng = np.random.default_rng(5)
+    acc = {name: rng.uniform(0.5, 0.9, (4, 5)) for name in ("a", "b", "c")}
+    _, rho, p = rank_correlation(_rounds(acc), "a", "c")
+    stacked = np.stack([acc[n][:, 1:].ravel() for n in ("a", "b", "c")])
+    ranks = stats.rankdata(-stacked, axis=0)
+    expected = stats.spearmanr(ranks[0], ranks[2])
+    assert rho == pytest.approx(expected.statistic)
+    assert p == pytest.approx(expected.pvalue)
+
+
+def test_markdown_escaping():
+    text = md("evil|name<script>alert(1)</script>`code`\nnext*[x](y)$")
+    assert "<" not in text and ">" not in text
+    assert "\n" not in text
+    assert "|" not in text.replace("\\|", "")
+    assert "`" not in text.replace("\\`", "")
+    assert "[" not in text.replace("\\[", "")
+    assert md("random") == "random"
+    assert md("a&b") == "a&amp;b"
+
+
+def test_plot_text_disables_mathtext():
+    assert plot_text("a$b$c") == r"a\$b\$c"
+    assert "\n" not in plot_text("a\nb")
+
+
+def test_mean_std_and_budgets():
+    assert mean_std([0.5, 0.7], scale=100) == "60.0 ± 14.1"
+    assert mean_std([0.5], scale=100) == "50.0"
+    assert mean_std([]) == "–"
+    assert budget_rounds(10) == [2, 5, 8, 10]
+    assert budget_rounds(2) == [1, 2]
+    assert budget_rounds(0) == [0]

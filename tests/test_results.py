@@ -1,0 +1,82 @@
+"""The results store: validation on read, refusal of newer schemas and hand edits, claims."""
+
+import json
+import sqlite3
+
+import pytest
+
+from albench.executors import Job, LocalExecutor
+from albench.results import RecordError, ResultStore, StoreBusyError, parse_record
+from albench.runner import run_specs
+from albench.spec import load_suite
+
+
+@pytest.fixture
+def stored(tiny_suite, tmp_path):
+    spec = load_suite(tiny_suite).run_specs(["random"], seeds=[0])[0]
+    store = ResultStore(tmp_path)
+    run_specs([spec], store, LocalExecutor(), device="cpu", progress=False)
+    return store, spec
+
+
+def _raw(store, run_id):
+    with sqlite3.connect(store.path) as db:
+        return json.loads(db.execute("SELECT record FROM runs WHERE run_id=?",
+                                     (run_id,)).fetchone()[0])
+
+
+def test_record_round_trips(stored):
+    store, spec = stored
+    record = store.get(spec.run_id)
+    assert record.finished and record.spec == spec
+    assert parse_record(record.model_dump_json()) == record
+    assert {"albench", "torch", "python"} <= set(record.environment)
+    assert record.plugins["strategy"].name == "random"
+
+
+def test_newer_schema_is_refused_with_upgrade_hint(stored):
+    store, spec = stored
+    data = _raw(store, spec.run_id)
+    data["schema_version"] = 2
+    with pytest.raises(RecordError, match="newer albench.*upgrade"):
+        parse_record(json.dumps(data))
+
+
+@pytest.mark.parametrize("edit, problem", [
+    (lambda d: d["spec"].update(seed=7), "spec was edited"),
+    (lambda d: d["rounds"][1].update(accuracy=1.5), "accuracy"),
+    (lambda d: d["rounds"][1]["queried"].append(d["initial_labeled_idx"][0]), "twice"),
+    (lambda d: d["rounds"].pop(1), "stored at position"),
+    (lambda d: d.update(status="complete", rounds=d["rounds"][:2]), "rounds missing"),
+])
+def test_hand_edited_records_are_refused(stored, edit, problem):
+    store, spec = stored
+    data = _raw(store, spec.run_id)
+    edit(data)
+    with pytest.raises(RecordError, match=problem):
+        parse_record(json.dumps(data))
+
+
+def test_corrupt_row_in_store_is_reported(stored):
+    store, spec = stored
+    with sqlite3.connect(store.path) as db:
+        db.execute("UPDATE runs SET record = '{not json' WHERE run_id = ?", (spec.run_id,))
+    with pytest.raises(RecordError, match="not valid JSON"):
+        store.get(spec.run_id)
+
+
+def test_a_live_claim_blocks_a_second_writer(stored, monkeypatch):
+    store, spec = stored
+    store.claim(spec.run_id)
+    monkeypatch.setattr("albench.results.os.getpid", lambda: 1)  # another live process (init)
+    with pytest.raises(StoreBusyError):
+        store.claim(spec.run_id)
+
+
+def test_a_dead_claim_is_taken_over(stored, monkeypatch):
+    store, spec = stored
+    monkeypatch.setattr("albench.results.os.getpid", lambda: 2**22 + 12345)  # no such process
+    store.claim(spec.run_id)
+    monkeypatch.undo()
+    store.claim(spec.run_id)  # the owner is dead: no error
+    assert Job(spec, None).spec == spec
