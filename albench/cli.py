@@ -54,6 +54,8 @@ def main() -> None:
 @click.option("--executor", default="local", show_default=True, help="Where runs execute.")
 @click.option("--workers", type=int, help="Worker count for parallel executors.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:N].")
+@click.option("--query-timeout", type=click.FloatRange(min=0, min_open=True),
+              help="Seconds a strategy may spend on one query before its run fails.")
 @click.option("--data-dir", type=click.Path(file_okay=False),
               help="Where datasets are found or downloaded (sets ALBENCH_DATA_DIR).")
 @click.option("--leaderboard/--no-leaderboard", default=True, show_default=True,
@@ -62,9 +64,9 @@ def main() -> None:
               type=click.Path(file_okay=False), help="Where leaderboards are written.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def run(all_strategies, strategies, suite, seeds, results_dir, force, executor, workers,
-        device, data_dir, leaderboard, leaderboards_dir, quiet):
+        device, data_dir, query_timeout, leaderboard, leaderboards_dir, quiet):
     """Run (or resume) a suite for the chosen strategies."""
-    from albench.results import ResultStore
+    from albench.results import ResultStore, StoreWriteError
     from albench.runner import run_specs
     from albench.spec import SuiteError, load_suite
 
@@ -96,8 +98,11 @@ def run(all_strategies, strategies, suite, seeds, results_dir, force, executor, 
     store = ResultStore(results_dir)
     click.echo(f"suite {suite_obj.name} v{suite_obj.version}: {len(specs)} runs "
                f"({len(names)} strategies) -> {store.path}", err=True)
-    summary = run_specs(specs, store, executor_obj, force=force, device=device,
-                        progress=not quiet)
+    try:
+        summary = run_specs(specs, store, executor_obj, force=force, device=device,
+                            progress=not quiet, query_timeout=query_timeout)
+    except StoreWriteError as exc:
+        _fail(str(exc))
     click.echo(f"{len(summary.completed)} completed, {len(summary.skipped)} already complete, "
                f"{len(summary.busy)} busy in another process, {len(summary.failed)} failed",
                err=True)

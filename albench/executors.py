@@ -35,6 +35,8 @@ class Job:
     spec: RunSpec
     record_json: str | None
     device: str = "auto"
+    query_timeout: float | None = None
+    """Seconds a strategy's ``select`` may take before the run fails (None: no limit)."""
 
 
 Handler = Callable[[Message], None]
@@ -60,7 +62,7 @@ def run_messages(job: Job) -> Iterator[Message]:
         else:
             record = parse_record(job.record_json, f"run {run_id}")
         yield Message("start", run_id, record.model_dump_json())
-        for round_record in iter_rounds(run, record):
+        for round_record in iter_rounds(run, record, job.query_timeout):
             yield Message("round", run_id, round_record.model_dump_json())
         yield Message("done", run_id)
     except Exception as exc:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import platform
+import signal
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -23,6 +26,33 @@ class SelectionError(Exception):
     """A strategy returned indices that break the contract."""
 
 
+class StrategyError(Exception):
+    """A strategy raised an exception or ran past its time limit."""
+
+
+@contextmanager
+def time_limit(seconds: float | None, what: str):
+    """Raise :class:`StrategyError` if the block runs longer than ``seconds``.
+
+    Uses SIGALRM, so it applies in the main thread of a process (where every built-in
+    executor computes runs); elsewhere the block runs unlimited.
+    """
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum, frame):
+        raise StrategyError(f"{what} ran past its time limit of {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def derived_seed(seed: int, purpose: int, round_: int = 0) -> int:
     """A seed for one purpose and round, independent of every other stream."""
     return int(np.random.SeedSequence([seed, purpose, round_]).generate_state(1)[0])
@@ -37,10 +67,10 @@ def initial_labeled(spec: RunSpec, pool_size: int) -> np.ndarray:
     return np.sort(rng.choice(pool_size, spec.initial_labeled, replace=False))
 
 
-def validate_selection(selected, budget: int, labeled_mask: np.ndarray, strategy: str
+def validate_selection(selected, budget: int, labeled_mask: np.ndarray, who: str
                        ) -> np.ndarray:
-    """Return ``selected`` as int64 indices, or raise :class:`SelectionError` naming the strategy."""
-    where = f"strategy {strategy!r}"
+    """Return ``selected`` as int64 indices, or raise :class:`SelectionError` naming ``who``."""
+    where = who
     array = np.asarray(selected)
     if array.dtype == bool or not (np.issubdtype(array.dtype, np.integer) or array.size == 0):
         raise SelectionError(f"{where} returned {array.dtype} values; it must return integer "
@@ -127,7 +157,8 @@ def class_counts(dataset: Dataset, idx: np.ndarray) -> list[int]:
                        minlength=dataset.num_classes).tolist()
 
 
-def iter_rounds(run: PreparedRun, record: RunRecord) -> Iterator[RoundRecord]:
+def iter_rounds(run: PreparedRun, record: RunRecord,
+                query_timeout: float | None = None) -> Iterator[RoundRecord]:
     """Compute the rounds that ``record`` lacks, one at a time.
 
     Every round's randomness derives from (seed, round), so resuming after round ``r``
@@ -153,10 +184,18 @@ def iter_rounds(run: PreparedRun, record: RunRecord) -> Iterator[RoundRecord]:
                 rng=np.random.default_rng(derived_seed(spec.seed, _STRATEGY, round_)),
                 trainer=trainer, round=round_,
             )
+            who = f"strategy {spec.strategy!r} (plugin {run.plugins['strategy'].plugin})"
             start = time.perf_counter()
-            selected = run.strategy.select(context, budget)
+            try:
+                with time_limit(query_timeout, who):
+                    selected = run.strategy.select(context, budget)
+            except StrategyError:
+                raise
+            except Exception as exc:
+                raise StrategyError(f"{who} raised {type(exc).__name__} in round {round_}: "
+                                    f"{exc}") from exc
             query_seconds = time.perf_counter() - start
-            queried = validate_selection(selected, budget, mask, spec.strategy)
+            queried = validate_selection(selected, budget, mask, who)
         yield RoundRecord(
             round=round_, labeled=len(labeled), accuracy=accuracy,
             val_accuracy=fit.val_accuracy, epochs=fit.epochs_run, queried=queried.tolist(),

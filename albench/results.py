@@ -29,6 +29,10 @@ class RecordError(Exception):
     """A stored record that cannot be trusted: invalid, hand-edited or from a newer albench."""
 
 
+class StoreWriteError(Exception):
+    """The store could not be written (disk full, read-only, locked); nothing was changed."""
+
+
 class StoreBusyError(Exception):
     """Another live process is working on this run."""
 
@@ -183,6 +187,13 @@ class ResultStore:
         record.updated_at = now()
         text = record.model_dump_json()
         parse_record(text, f"run {record.run_id}")  # never store what we could not read back
+        try:
+            self._write(record, text)
+        except sqlite3.Error as exc:
+            raise StoreWriteError(f"cannot write run {record.run_id} to {self.path}: {exc}; "
+                                  f"the previously stored record is unchanged") from exc
+
+    def _write(self, record: RunRecord, text: str) -> None:
         with self._connect() as db:
             db.execute(
                 """INSERT INTO runs (run_id, suite, strategy, seed, status, schema_version,

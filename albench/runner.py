@@ -78,7 +78,8 @@ def _rounds_done(job: Job) -> int:
 
 
 def run_specs(specs: list[RunSpec], store: ResultStore, executor: Executor,
-              force: bool = False, device: str = "auto", progress: bool = True) -> RunSummary:
+              force: bool = False, device: str = "auto", progress: bool = True,
+              query_timeout: float | None = None) -> RunSummary:
     """Run (or resume) every spec not yet complete; finished runs are skipped unless forced."""
     jobs, claimed = [], {}
     summary = RunSummary()
@@ -94,7 +95,7 @@ def run_specs(specs: list[RunSpec], store: ResultStore, executor: Executor,
             continue
         claimed[spec.run_id] = spec
         resume = None if existing is None or force else existing.model_dump_json()
-        jobs.append(Job(spec, resume, device))
+        jobs.append(Job(spec, resume, device, query_timeout))
     driver = Driver(store, jobs, summary, progress)
     try:
         executor.execute(jobs, driver.handle)

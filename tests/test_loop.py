@@ -109,7 +109,7 @@ def test_bad_selections_name_the_strategy(selected, problem):
     labeled = np.zeros(10, dtype=bool)
     labeled[0] = True
     with pytest.raises(SelectionError, match=problem) as info:
-        validate_selection(selected, 2, labeled, "sloppy")
+        validate_selection(selected, 2, labeled, "strategy 'sloppy'")
     assert "'sloppy'" in str(info.value)
 
 

@@ -12,7 +12,6 @@ from albench.builtin.models import MLP, LeNet
 from albench.builtin.strategies import RandomSampling, UncertaintySampling, entropy
 from albench.testing import check_dataset, check_model, check_strategy, toy_context, toy_dataset
 
-
 # --- check_strategy -------------------------------------------------------------------------
 
 class ShortBatch:

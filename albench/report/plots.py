@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 DPI = 100
 
@@ -115,7 +116,11 @@ def rank_scatter(points: pd.DataFrame, a: str, b: str, rho: float, path: Path) -
     ax.set(xlabel=f"rank of {plot_text(a)} (1 = best)", ylabel=f"rank of {plot_text(b)}",
            title=f"Spearman rho = {'n/a' if np.isnan(rho) else f'{rho:.3f}'} "
                  f"({len(points)} points)")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(MaxNLocator(integer=True))
+    ax.margins(0.15)
     ax.invert_xaxis()
     ax.invert_yaxis()
+    ax.legend(title="points", fontsize="small")
     fig.tight_layout()
     return _save(fig, path)

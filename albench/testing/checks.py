@@ -6,8 +6,8 @@ Each raises ``AssertionError`` with a message naming the plugin, the situation a
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Callable
 
 import numpy as np
 import torch
@@ -104,7 +104,7 @@ def check_strategy(factory: Callable[..., object], name: str | None = None,
         labeled = np.zeros(context.dataset.pool_size, dtype=bool)
         labeled[context.labeled_idx] = True
         try:
-            return validate_selection(selected, budget, labeled, name)
+            return validate_selection(selected, budget, labeled, f"strategy {name!r}")
         except SelectionError as exc:
             raise AssertionError(f"{exc} (with {situation})") from exc
 

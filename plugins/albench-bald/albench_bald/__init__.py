@@ -2,8 +2,7 @@
 Kirsch et al. 2019)."""
 
 from albench import hookimpl
-from albench_bald.scores import (bald, bayesian_entropy, bayesian_least_confidence,
-                                 variation_ratios)
+from albench_bald.scores import bald, bayesian_entropy, bayesian_least_confidence, variation_ratios
 from albench_bald.strategies import BatchBALD, MCDropoutSampling
 
 

@@ -11,7 +11,8 @@ around dropout) falls back to repeating the input itself.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
+from typing import Self
 
 import numpy as np
 import torch
@@ -54,7 +55,7 @@ class ConsistentMCDropout:
         self._handles: list = []
         self._was_training = False
 
-    def __enter__(self) -> "ConsistentMCDropout":
+    def __enter__(self) -> Self:
         self._was_training = self.model.training
         self.model.eval()
         self._handles = [m.register_forward_pre_hook(self._apply) for m in self.layers]

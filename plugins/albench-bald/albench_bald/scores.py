@@ -35,7 +35,7 @@ def bald(probs: np.ndarray) -> np.ndarray:
 
 def variation_ratios(probs: np.ndarray) -> np.ndarray:
     """One minus the fraction of passes whose top class is the modal one."""
-    passes, _, classes = probs.shape
+    passes, _, classes = np.shape(probs)
     votes = np.asarray(probs).argmax(axis=2)
     counts = (votes[:, :, None] == np.arange(classes)).sum(axis=0)
     return 1.0 - counts.max(axis=1) / passes
@@ -53,7 +53,7 @@ def batchbald_select(probs: np.ndarray, k: int, samples: int,
     passes given it. The passes must share one dropout mask across all points.
     """
     probs = np.asarray(probs, dtype=np.float64)
-    passes, n, classes = probs.shape
+    passes, n, _ = probs.shape
     if not 0 <= k <= n:
         raise ValueError(f"batchbald_select: cannot choose {k} of {n} points")
     if samples < 1:

@@ -5,9 +5,14 @@ import math
 
 import numpy as np
 import pytest
-
-from albench_bald.scores import (bald, batchbald_select, bayesian_entropy,
-                                 bayesian_least_confidence, expected_entropy, variation_ratios)
+from albench_bald.scores import (
+    bald,
+    batchbald_select,
+    bayesian_entropy,
+    bayesian_least_confidence,
+    expected_entropy,
+    variation_ratios,
+)
 
 
 def H(*p):

@@ -5,14 +5,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+from albench_bald.mc import ConsistentMCDropout
+from albench_bald.scores import bald
 from torch import nn
 
 from albench.plugins import get_plugins
 from albench.testing import check_strategy, toy_context, toy_dataset
 from albench.training import Trainer, TrainingConfig
 from albench.types import QueryContext
-from albench_bald.mc import ConsistentMCDropout
-from albench_bald.scores import bald
 
 NAMES = ["bayesian-least-confidence", "bayesian-entropy", "bald", "variation-ratios",
          "batchbald"]

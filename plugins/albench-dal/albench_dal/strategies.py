@@ -24,6 +24,16 @@ def sub_batch_sizes(budget: int, sub_batches: int) -> list[int]:
     return [base + 1] * extra + [base] * (parts - extra)
 
 
+def sample_proportional(log_weights: np.ndarray, candidates: np.ndarray, k: int,
+                        rng: np.random.Generator) -> np.ndarray:
+    """``k`` candidates drawn without replacement with probability ∝ ``exp(log_weights)``.
+
+    The Gumbel top-k trick: add Gumbel noise to the log-weights and keep the ``k`` largest.
+    """
+    gumbel = -np.log(-np.log1p(-rng.random(len(candidates))))  # 1 - U avoids log(0)
+    return top_k(np.asarray(log_weights, dtype=np.float64) + gumbel, candidates, k)
+
+
 class DiscriminativeSampling:
     """Query what a labelled-vs-unlabelled discriminator finds least like the labelled set.
 
@@ -85,11 +95,10 @@ class DiscriminativeSampling:
         net = train_discriminator(features[_rows(positives, features)],
                                   features[_rows(sample, features)], self.discriminator,
                                   generator)
-        scores = unlabeled_probability(net, features[_rows(candidates, features)]).double()
-        scores = scores.numpy()
-        if self.temperature is not None:  # Gumbel top-k: sampling without replacement
-            scores = scores / self.temperature - np.log(-np.log(rng.random(len(scores))))
-        return top_k(scores, candidates, size)
+        scores = unlabeled_probability(net, features[_rows(candidates, features)]).numpy()
+        if self.temperature is None:
+            return top_k(scores, candidates, size)
+        return sample_proportional(scores / self.temperature, candidates, size, rng)
 
     def _features(self, context: QueryContext, generator: torch.Generator) -> torch.Tensor:
         """One feature row per pool example, on the model's device."""

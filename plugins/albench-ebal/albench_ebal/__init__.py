@@ -1,8 +1,12 @@
 """Ensemble-based active learning for albench (Beluch et al. 2018) and query by committee."""
 
 from albench import hookimpl
-from albench_ebal.scores import (ensemble_bald, ensemble_entropy, ensemble_variation_ratios,
-                                 vote_entropy)
+from albench_ebal.scores import (
+    ensemble_bald,
+    ensemble_entropy,
+    ensemble_variation_ratios,
+    vote_entropy,
+)
 from albench_ebal.strategies import EnsembleSampling
 
 

@@ -4,9 +4,13 @@ import math
 
 import numpy as np
 import pytest
-
-from albench_ebal.scores import (ensemble_bald, ensemble_entropy, ensemble_variation_ratios,
-                                 vote_counts, vote_entropy)
+from albench_ebal.scores import (
+    ensemble_bald,
+    ensemble_entropy,
+    ensemble_variation_ratios,
+    vote_counts,
+    vote_entropy,
+)
 
 
 def H(*p):

@@ -4,11 +4,11 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from albench_ebal.scores import ensemble_entropy
+from albench_ebal.strategies import train_members
 
 from albench.plugins import get_plugins
 from albench.testing import check_strategy, toy_context, toy_dataset
-from albench_ebal.scores import ensemble_entropy
-from albench_ebal.strategies import train_members
 
 NAMES = ["ensemble-variation-ratios", "ensemble-entropy", "ensemble-bald", "qbc"]
 
@@ -46,6 +46,7 @@ def test_selection_ranks_by_the_ensemble_score_with_the_round_model_as_member_ze
     assert scores[picked].min() >= scores[~picked].max()
 
 
+@pytest.mark.slow  # starts two worker processes that import torch
 def test_parallel_training_gives_the_sequential_members(context):
     seeds = [7, 8]
     sequential = train_members(context, seeds)

@@ -41,6 +41,12 @@ def logistic_context(x, weight, bias) -> QueryContext:
                         np.random.default_rng(0), trainer)
 
 
+@pytest.fixture(scope="module")
+def trained():
+    """A small MLP trained on three separated blobs."""
+    return toy_context()
+
+
 @pytest.mark.parametrize("options", [{}, {"parameters": "last"}, {"squared": False}])
 def test_egl_conforms(options):
     check_strategy(ExpectedGradientLength, name="egl", **options)
@@ -50,8 +56,8 @@ def test_egl_conforms_on_a_convnet():
     check_strategy(ExpectedGradientLength, name="egl", model="lenet", images=True)
 
 
-def test_per_sample_gradients_match_one_backward_pass_each():
-    context = toy_context()
+def test_per_sample_gradients_match_one_backward_pass_each(trained):
+    context = trained
     model = context.model
     x = context.pool_inputs(context.unlabeled_idx[:5])
     labels = torch.tensor([0, 1, 2, 1, 0])
@@ -64,8 +70,8 @@ def test_per_sample_gradients_match_one_backward_pass_each():
     model.zero_grad(set_to_none=True)
 
 
-def test_closed_form_last_layer_matches_per_sample_gradients():
-    context = toy_context()
+def test_closed_form_last_layer_matches_per_sample_gradients(trained):
+    context = trained
     idx = context.unlabeled_idx[:20]
     x = context.pool_inputs(idx)
     for squared in (True, False):
@@ -93,8 +99,8 @@ def test_egl_on_logistic_regression_follows_the_formula_and_prefers_boundary_and
     assert entropy(probs[0]) == pytest.approx(entropy(probs[1]))
 
 
-def test_chunking_does_not_change_the_scores():
-    context = toy_context()
+def test_chunking_does_not_change_the_scores(trained):
+    context = trained
     whole = ExpectedGradientLength().select(context, 15)
     chunked = ExpectedGradientLength(chunk_size=7).select(context, 15)
     assert list(whole) == list(chunked)

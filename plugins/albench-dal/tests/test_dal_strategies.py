@@ -1,0 +1,106 @@
+"""DAL: conformance, the sub-batch schedule, sampling, and behaviour on two clusters."""
+
+import numpy as np
+import pytest
+import torch
+
+from albench.plugins import get_plugins
+from albench.testing import check_strategy, toy_context
+from albench.types import Dataset
+from albench_dal.networks import (DiscriminatorConfig, autoencoder_features,
+                                  train_discriminator, unlabeled_probability)
+from albench_dal.strategies import sample_proportional, sub_batch_sizes
+
+NAMES = ["dal", "dal-raw", "dal-ae", "dal-stochastic"]
+FAST = {"max_epochs": 15, "sub_batches": 3, "hidden": 32}
+"""A cheap recipe for the contract checks: the contract does not depend on epochs or width."""
+
+
+def _factory(name):
+    return get_plugins().get("strategies", name).factory
+
+
+def two_clusters(per_cluster=20, dim=4, seed=0):
+    """Cluster A around -6, cluster B around +6 (class = cluster); A's points come first."""
+    rng = np.random.default_rng(seed)
+    y = np.repeat([0, 1], per_cluster)
+    x = (np.where(y[:, None] == 0, -6.0, 6.0) + rng.normal(size=(len(y), dim)))
+    return Dataset("two-clusters", x.astype(np.float32), y, x.astype(np.float32), y, 2)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_conformance(name):
+    check_strategy(_factory(name), name=name, **FAST)
+
+
+def test_conformance_on_images():
+    check_strategy(_factory("dal-ae"), name="dal-ae", images=True, **FAST)
+
+
+@pytest.mark.parametrize("budget", [1, 3, 10, 19, 20, 23])
+def test_sub_batches_sum_to_any_budget(budget):
+    sizes = sub_batch_sizes(budget, 10)
+    assert sum(sizes) == budget
+    assert len(sizes) == min(budget, 10) and min(sizes) >= 1
+    assert max(sizes) - min(sizes) <= 1
+    assert sub_batch_sizes(0, 10) == []
+
+
+@pytest.mark.parametrize("budget", [1, 3])
+def test_budgets_below_the_number_of_sub_batches(budget):
+    context = toy_context(n_labeled=6)
+    strategy = _factory("dal")(**{**FAST, "sub_batches": 10})
+    picks = strategy.select(context, budget)
+    assert len(set(picks.tolist())) == budget
+    assert not np.isin(picks, context.labeled_idx).any()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_first_query_comes_from_the_other_cluster(name):
+    dataset = two_clusters()
+    context = toy_context(dataset, labeled_idx=[0])
+    picks = _factory(name)().select(context, 1)
+    assert dataset.y_pool[picks].tolist() == [1]
+
+
+def test_discriminator_separates_labelled_from_unlabelled():
+    generator = torch.Generator().manual_seed(0)
+    labelled = torch.randn(20, 8, generator=generator) - 3
+    unlabelled = torch.randn(200, 8, generator=generator) + 3
+    net = train_discriminator(labelled, unlabelled, DiscriminatorConfig(hidden=32), generator)
+    p_labelled = unlabeled_probability(net, labelled)
+    p_unlabelled = unlabeled_probability(net, unlabelled)
+    assert p_unlabelled.min() > p_labelled.max()
+
+
+def test_gumbel_sampling_follows_exp_of_the_log_weights():
+    rng = np.random.default_rng(0)
+    firsts = [sample_proportional(np.array([0.0, 1.0]), np.array([7, 9]), 1, rng)[0]
+              for _ in range(4000)]
+    assert np.mean(np.array(firsts) == 9) == pytest.approx(np.e / (1 + np.e), abs=0.03)
+    both = sample_proportional(np.zeros(5), np.arange(5), 5, rng)
+    assert sorted(both.tolist()) == list(range(5))
+
+
+def test_autoencoder_is_seeded_by_its_generator_and_cached_per_pool():
+    x = torch.randn(50, 12, generator=torch.Generator().manual_seed(1))
+    first = autoencoder_features(x, torch.Generator().manual_seed(3), code=4, epochs=2)
+    again = autoencoder_features(x, torch.Generator().manual_seed(3), code=4, epochs=2)
+    assert first.shape == (50, 4) and torch.equal(first, again)
+    strategy = _factory("dal-ae")(**FAST)
+    context = toy_context(n_labeled=6)
+    strategy.select(context, 2)
+    codes = strategy._codes[1]
+    strategy.select(context, 2)
+    assert strategy._codes[1] is codes
+
+
+def test_bad_options_are_refused():
+    with pytest.raises(ValueError, match="temperature"):
+        _factory("dal-stochastic")(temperature=0)
+    with pytest.raises(ValueError, match="sub_batches"):
+        _factory("dal")(sub_batches=0)
+    with pytest.raises(ValueError, match="stop_accuracy"):
+        _factory("dal")(stop_accuracy=1.5)
+    with pytest.raises(TypeError):
+        _factory("dal-raw")(representation="embedding")
