@@ -110,7 +110,7 @@ def rank_scatter(points: pd.DataFrame, a: str, b: str, rho: float, path: Path) -
     fig = Figure(figsize=(5.5, 5))
     ax = fig.subplots()
     sns.scatterplot(data=counts, x="a", y="b", size="count", sizes=(30, 300), ax=ax,
-                    legend="brief", color="C0")
+                    legend="full", color="C0")
     top = max(points[["a", "b"]].to_numpy().max(), 1) if len(points) else 1
     ax.plot([1, top], [1, top], color="grey", linestyle=":", linewidth=1)
     ax.set(xlabel=f"rank of {plot_text(a)} (1 = best)", ylabel=f"rank of {plot_text(b)}",

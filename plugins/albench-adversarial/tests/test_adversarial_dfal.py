@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 import torch
+from albench_adversarial import Dfal, deepfool, input_bounds
 from torch import nn
 
 from albench.testing import check_strategy, toy_context, toy_dataset
 from albench.training import Trainer, TrainingConfig
 from albench.types import Dataset, QueryContext
-from albench_adversarial import Dfal, deepfool, input_bounds
 
 
 class Logistic(nn.Module):

@@ -2,8 +2,12 @@
 
 from albench import hookimpl
 from albench_gradient.badge import Badge, gradient_factors, kmeans_pp_seeds
-from albench_gradient.egl import (ExpectedGradientLength, expected_gradient_lengths,
-                                  last_layer_egl, per_sample_grad_sq_norms)
+from albench_gradient.egl import (
+    ExpectedGradientLength,
+    expected_gradient_lengths,
+    last_layer_egl,
+    per_sample_grad_sq_norms,
+)
 
 __all__ = ["Badge", "ExpectedGradientLength", "expected_gradient_lengths", "gradient_factors",
            "kmeans_pp_seeds", "last_layer_egl", "per_sample_grad_sq_norms"]

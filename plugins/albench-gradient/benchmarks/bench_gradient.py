@@ -13,11 +13,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+from albench_gradient import Badge, ExpectedGradientLength
 
 from albench.plugins import get_plugins
 from albench.training import Trainer, TrainingConfig
 from albench.types import Dataset, QueryContext
-from albench_gradient import Badge, ExpectedGradientLength
 
 STRATEGIES = {
     "badge": Badge,

@@ -2,13 +2,13 @@
 
 import numpy as np
 import torch
+from albench_gradient import Badge, gradient_factors, kmeans_pp_seeds
 from torch import nn
 
 from albench.builtin.strategies import entropy, top_k
 from albench.testing import check_strategy, toy_context
 from albench.training import Trainer, TrainingConfig
 from albench.types import Dataset, QueryContext
-from albench_gradient import Badge, gradient_factors, kmeans_pp_seeds
 
 
 class Logistic(nn.Module):

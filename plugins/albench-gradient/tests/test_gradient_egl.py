@@ -3,14 +3,18 @@
 import numpy as np
 import pytest
 import torch
+from albench_gradient import (
+    ExpectedGradientLength,
+    expected_gradient_lengths,
+    last_layer_egl,
+    per_sample_grad_sq_norms,
+)
 from torch import nn
 
 from albench.builtin.strategies import entropy, top_k
 from albench.testing import check_strategy, toy_context
 from albench.training import Trainer, TrainingConfig
 from albench.types import Dataset, QueryContext
-from albench_gradient import (ExpectedGradientLength, expected_gradient_lengths,
-                              last_layer_egl, per_sample_grad_sq_norms)
 
 
 class Logistic(nn.Module):

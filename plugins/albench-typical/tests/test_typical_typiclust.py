@@ -2,13 +2,12 @@
 
 import numpy as np
 import pytest
-import torch
+from albench_typical import TypiClust, typicality
 from torch import nn
 
 from albench.testing import check_strategy
 from albench.training import Trainer, TrainingConfig
 from albench.types import Dataset, QueryContext
-from albench_typical import TypiClust, typicality
 
 
 class Identity(nn.Module):

@@ -1,0 +1,66 @@
+"""Time DFAL picking 1000 examples from Fashion-MNIST's 60k pool (prints seconds).
+
+Usage: python bench_dfal.py [--pool 60000] [--budget 1000] [--model mlp|lenet]
+       [--data /work/shared/datasets/fashion-mnist]
+Also prints how many examples crossed the boundary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import time
+from pathlib import Path
+
+import numpy as np
+from albench_adversarial import Dfal
+
+from albench.plugins import get_plugins
+from albench.training import Trainer, TrainingConfig
+from albench.types import Dataset, QueryContext
+
+
+def read_idx(path: Path, offset: int) -> np.ndarray:
+    with gzip.open(path) as f:
+        return np.frombuffer(f.read(), dtype=np.uint8, offset=offset)
+
+
+def fashion_mnist(folder: Path, pool: int) -> Dataset:
+    x = read_idx(folder / "train-images-idx3-ubyte.gz", 16).reshape(-1, 1, 28, 28)
+    y = read_idx(folder / "train-labels-idx1-ubyte.gz", 8).astype(np.int64)
+    return Dataset("fashion-mnist", x[:pool], y[:pool], x[:0], y[:0], num_classes=10,
+                   scale=255.0, mean=(0.286,), std=(0.353,), input_range=(0, 255))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pool", type=int, default=60000)
+    parser.add_argument("--budget", type=int, default=1000)
+    parser.add_argument("--labeled", type=int, default=1000)
+    parser.add_argument("--model", default="mlp")
+    parser.add_argument("--chunk-size", type=int, default=256)
+    parser.add_argument("--data", type=Path, default=Path("/work/shared/datasets/fashion-mnist"))
+    args = parser.parse_args()
+
+    dataset = fashion_mnist(args.data, args.pool)
+    rng = np.random.default_rng(0)
+    labeled = rng.choice(dataset.pool_size, args.labeled, replace=False)
+    trainer = Trainer(dataset, get_plugins().get("models", args.model).factory,
+                      TrainingConfig(epochs=5, batch_size=64), "cpu")
+    model = trainer.fit(dataset.x_pool[labeled], dataset.y_pool[labeled], seed=0).model
+    unlabeled = np.setdiff1d(np.arange(dataset.pool_size), labeled)
+    print(f"pool {dataset.pool_size}, unlabelled {len(unlabeled)}, model {args.model}, "
+          f"budget {args.budget}")
+    context = QueryContext(dataset, model, labeled, unlabeled, dataset.y_pool[labeled],
+                           np.random.default_rng(1), trainer)
+    strategy = Dfal(chunk_size=args.chunk_size)
+    start = time.perf_counter()
+    distances, crossed = strategy.perturbations(context, unlabeled, args.budget)
+    seconds = time.perf_counter() - start
+    print(f"dfal {seconds:8.2f} s  ({1e3 * seconds / len(unlabeled):.3f} ms per unlabelled "
+          f"example); {crossed.sum()} crossed, median distance "
+          f"{np.median(distances[crossed]):.3f}")
+
+
+if __name__ == "__main__":
+    main()
