@@ -87,6 +87,7 @@ def _serve(connection, threads: int) -> None:
     while (job := connection.recv()) is not None:
         for message in run_messages(job):
             connection.send(message)
+            connection.recv()  # go on once the driver has stored it
 
 
 def _death(exitcode: int | None) -> str:
@@ -108,16 +109,24 @@ class _Worker:
         child.close()  # the driver keeps only its end, so a dead worker reads as EOF
         self.job: Job | None = None
 
-    def give(self, job: Job) -> None:
+    def give(self, job: Job) -> bool:
+        """Send ``job``; False when the worker has died while idle."""
+        try:
+            self.connection.send(job)
+        except OSError:
+            self.process.join()
+            self.connection.close()
+            return False
         self.job = job
-        self.connection.send(job)
+        return True
 
 
 class ProcessExecutor:
     """Runs jobs in ``workers`` processes on this machine (default: half the cores).
 
     Workers are reused from run to run and share the cores: each runs torch with
-    ``cpu_count // workers`` threads. Each talks to the driver through its own pipe, so a
+    ``cpu_count // workers`` threads, and waits for the driver to store each round before
+    computing the next, so the store never lags behind. Each talks to the driver through its own pipe, so a
     worker that dies (killed, out of memory) fails only the run it was computing: that run
     is recorded as failed with the cause (such as ``killed by SIGKILL``), a fresh worker
     takes the remaining runs, and running the command again resumes the failed run at its
@@ -140,11 +149,15 @@ class ProcessExecutor:
             while todo or any(worker.job is not None for worker in pool):
                 while todo and len(pool) < self.workers:
                     pool.append(_Worker(context, threads))
-                for worker in pool:
+                for worker in list(pool):
                     if worker.job is None and todo:
-                        worker.give(todo.popleft())
-                        self.running[worker.job.spec.run_id] = worker.process.pid
+                        if worker.give(todo[0]):
+                            self.running[todo.popleft().spec.run_id] = worker.process.pid
+                        else:
+                            pool.remove(worker)  # a fresh worker takes its place
                 busy = {worker.connection: worker for worker in pool if worker.job is not None}
+                if not busy:
+                    continue
                 for connection in wait(list(busy)):
                     worker = busy[connection]
                     try:
@@ -162,6 +175,8 @@ class ProcessExecutor:
                     if message.kind in ("done", "error"):
                         del self.running[worker.job.spec.run_id]
                         worker.job = None
+                    with contextlib.suppress(OSError):  # if it has died, the next read says so
+                        connection.send(True)
         finally:
             self.running.clear()
             for worker in pool:  # idle workers stop; busy ones only if the driver failed

@@ -3,7 +3,8 @@
 Prints the float32 matmul rate of this machine, LeNet's FLOPs per image, the images/second of
 the harness's inference path (``Trainer.predict_proba``: normalise, batches of
 ``INFERENCE_BATCH``, inference mode) and of a bare forward pass at several batch sizes, and
-each as a fraction of the matmul rate. Run: ``python benchmarks/bench_inference.py``.
+each as a fraction of the matmul rate. Run: ``python benchmarks/bench_inference.py``
+(``--threads 1`` on a busy machine: torch's threads slow down badly when cores are shared).
 """
 
 from __future__ import annotations
@@ -62,7 +63,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=20000, help="pool size to infer on")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     shape = (1, 28, 28)
     rng = np.random.default_rng(0)

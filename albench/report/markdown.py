@@ -95,8 +95,11 @@ def render(board: Board, summary: pd.DataFrame, ranks: pd.DataFrame,
          f"{complete} complete run(s) aggregated over {len(board.settings)} setting(s)."),
         "", INTRO, ""]
     lines += _not_aggregated_counts(runs)
-    lines += _summary(board, ranks, total)
-    lines += _penalty(total, len(penalties), images.get("penalty"))
+    if board.rounds.empty:
+        lines += ["No complete runs yet.", ""]
+    else:
+        lines += _summary(ranks, total)
+        lines += _penalty(total, len(penalties), images.get("penalty"))
     for setting in board.settings:
         lines += _setting(board, setting, summary, ranks, images)
     lines += _incomplete(runs)
@@ -118,9 +121,7 @@ def _not_aggregated_counts(runs: pd.DataFrame) -> list[str]:
     return [f"Not aggregated: {', '.join(parts)} (see the end).", ""]
 
 
-def _summary(board: Board, ranks: pd.DataFrame, total: pd.DataFrame) -> list[str]:
-    if ranks.empty:
-        return ["No complete runs yet.", ""]
+def _summary(ranks: pd.DataFrame, total: pd.DataFrame) -> list[str]:
     by_strategy = ranks.groupby("strategy", sort=True)["rank"].agg(
         mean_rank="mean", settings="count")
     by_strategy["wins"] = total.sum(axis=1)

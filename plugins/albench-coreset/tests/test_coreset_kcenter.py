@@ -5,7 +5,6 @@ from itertools import combinations
 import numpy as np
 import pytest
 import torch
-
 from albench_coreset.kcenter import greedy_k_center, min_sq_distances
 from albench_coreset.mip import robust_k_center
 

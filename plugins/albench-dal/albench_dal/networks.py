@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import pairwise
 
 import torch
 from torch import nn
@@ -22,7 +23,7 @@ def linear(fan_in: int, fan_out: int, generator: torch.Generator) -> nn.Linear:
 def mlp(widths: list[int], generator: torch.Generator) -> nn.Sequential:
     """Linear layers of the given widths with ReLU between them (none after the last)."""
     layers: list[nn.Module] = []
-    for fan_in, fan_out in zip(widths[:-1], widths[1:]):
+    for fan_in, fan_out in pairwise(widths):
         layers += [linear(fan_in, fan_out, generator), nn.ReLU()]
     return nn.Sequential(*layers[:-1])
 

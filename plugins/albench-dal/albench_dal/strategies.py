@@ -9,8 +9,12 @@ import torch
 
 from albench.builtin.strategies import top_k
 from albench.types import QueryContext
-from albench_dal.networks import (DiscriminatorConfig, autoencoder_features,
-                                  train_discriminator, unlabeled_probability)
+from albench_dal.networks import (
+    DiscriminatorConfig,
+    autoencoder_features,
+    train_discriminator,
+    unlabeled_probability,
+)
 
 Representation = Literal["embedding", "raw", "autoencoder"]
 
