@@ -162,7 +162,7 @@ class ProcessExecutor:
                     worker = busy[connection]
                     try:
                         message = connection.recv()
-                    except EOFError:
+                    except (EOFError, ConnectionResetError):  # the worker has died
                         worker.process.join()
                         worker.connection.close()
                         pool.remove(worker)

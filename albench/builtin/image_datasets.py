@@ -22,8 +22,8 @@ import os
 import pickle
 import struct
 import zlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -110,7 +110,7 @@ def _locate(title: str, folders: list[Path], present: Callable[[Path], list[str]
     if download:
         try:
             fetch()
-        except Exception as exc:  # offline, refused, disk full: all reported the same way
+        except (OSError, RuntimeError, ValueError) as exc:  # offline, refused, disk full
             reason = f"the download failed: {type(exc).__name__}: {exc}"
         else:
             for folder in folders:
@@ -308,7 +308,7 @@ def _read_pickle(path: Path, expected_md5: str | None) -> dict:
     try:
         with open(path, "rb") as f:
             batch = pickle.load(f, encoding="latin1")
-    except Exception as exc:  # truncated pickles raise several kinds of errors
+    except (pickle.UnpicklingError, EOFError, ValueError, IndexError) as exc:
         raise CorruptDataError(path, f"cannot be read as a CIFAR batch ({type(exc).__name__}:"
                                      f" {exc}); it is truncated or damaged") from None
     if not isinstance(batch, dict):
@@ -387,13 +387,14 @@ def cifar100(data_dir: str | None = None, download: bool = True, verify: bool = 
 
 def _read_svhn(path: Path, expected_md5: str | None) -> tuple[np.ndarray, np.ndarray]:
     from scipy.io import loadmat
+    from scipy.io.matlab import MatReadError
 
     if expected_md5 is not None:
         _check_md5(path, expected_md5)
     try:
         mat = loadmat(path, variable_names=["X", "y"])
         x, y = mat["X"], mat["y"]
-    except Exception as exc:  # scipy raises several kinds of errors for damaged files
+    except (MatReadError, OSError, ValueError, IndexError, KeyError, TypeError) as exc:
         raise CorruptDataError(path, f"cannot be read as an SVHN .mat file "
                                      f"({type(exc).__name__}: {exc})") from None
     if x.ndim != 4 or x.shape[:3] != (32, 32, 3) or y.size != x.shape[3]:

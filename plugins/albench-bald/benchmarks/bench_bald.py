@@ -12,6 +12,7 @@ import argparse
 import time
 
 import numpy as np
+import torch
 
 from albench.builtin.models import LeNet
 from albench.plugins import get_plugins
@@ -24,7 +25,9 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=10_000)
     parser.add_argument("--budget", type=int, default=10)
     parser.add_argument("--core-slice", type=int, default=1000)
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (args.pool, 1, 28, 28), dtype=np.uint8)
     y = rng.integers(0, 10, args.pool)
@@ -40,7 +43,8 @@ def main() -> None:
                             trainer=trainer)
 
     plugins = get_plugins()
-    print(f"pool {args.pool - 100} unlabelled, LeNet (untrained), budget {args.budget}")
+    print(f"pool {args.pool - 100} unlabelled, LeNet (untrained), budget {args.budget}, "
+          f"{args.threads} torch threads")
     for name in ("bayesian-least-confidence", "variation-ratios", "bayesian-entropy", "bald",
                  "batchbald"):
         strategy = plugins.get("strategies", name).factory()

@@ -12,6 +12,7 @@ import argparse
 import time
 
 import numpy as np
+import torch
 
 from albench.builtin.models import LeNet
 from albench.plugins import get_plugins
@@ -26,7 +27,10 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=50)
     parser.add_argument("--budget", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--parallel", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (args.pool, 1, 28, 28), dtype=np.uint8)
     y = rng.integers(0, 10, args.pool)
@@ -35,9 +39,10 @@ def main() -> None:
     labeled = np.arange(args.labeled)
     model = trainer.fit(x[labeled], y[labeled], seed=0).model
     print(f"pool {args.pool - args.labeled} unlabelled, {args.labeled} labelled, LeNet, "
-          f"{args.epochs} epochs, members={args.members}, budget {args.budget}")
+          f"{args.epochs} epochs, members={args.members}, budget {args.budget}, "
+          f"{args.threads} torch threads")
     strategy = get_plugins().get("strategies", "ensemble-variation-ratios").factory
-    for parallel in (1, 2):
+    for parallel in args.parallel:
         context = QueryContext(dataset=dataset, model=model, labeled_idx=labeled,
                                unlabeled_idx=np.arange(args.labeled, args.pool),
                                labeled_labels=y[labeled], rng=np.random.default_rng(0),
