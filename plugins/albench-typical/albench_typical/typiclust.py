@@ -12,21 +12,31 @@ from typing import Literal
 
 import numpy as np
 from sklearn.cluster import KMeans, MiniBatchKMeans
-from sklearn.neighbors import NearestNeighbors
 
 from albench.types import QueryContext
 
+DISTANCE_FLOATS = 2**22
+"""Pairwise distances held at once when computing typicality (32 MiB of float64)."""
 KMEANS_MAX_CLUSTERS = 50
 """Above this many clusters use mini-batch k-means, as the TypiClust authors do."""
 
 
 def typicality(features: np.ndarray, neighbours: int = 20) -> np.ndarray:
     """``1 / mean distance`` to each row's ``neighbours`` nearest other rows (capped by size)."""
-    k = min(neighbours, len(features) - 1)
+    n = len(features)
+    k = min(neighbours, n - 1)
     if k < 1:
-        return np.ones(len(features))
-    distances, _ = NearestNeighbors(n_neighbors=k + 1).fit(features).kneighbors(features)
-    return 1.0 / (distances[:, 1:].mean(1) + 1e-12)  # column 0 is the row itself
+        return np.ones(n)
+    x = np.asarray(features, dtype=np.float64)
+    sq = np.einsum("ij,ij->i", x, x)
+    mean_dist = np.empty(n)
+    rows = max(1, DISTANCE_FLOATS // n)
+    for start in range(0, n, rows):
+        block = sq[start:start + rows, None] + sq[None, :] - 2.0 * x[start:start + rows] @ x.T
+        block[np.arange(len(block)), np.arange(start, start + len(block))] = np.inf  # self
+        nearest = np.partition(block, k - 1, axis=1)[:, :k]
+        mean_dist[start:start + rows] = np.sqrt(np.maximum(nearest, 0.0)).mean(1)
+    return 1.0 / (mean_dist + 1e-12)
 
 
 def cluster(features: np.ndarray, n_clusters: int, seed: int) -> np.ndarray:
