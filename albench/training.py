@@ -169,24 +169,17 @@ class Trainer:
 
     def mc_dropout_proba(self, model: nn.Module, x_raw: np.ndarray, passes: int,
                          seed: int) -> np.ndarray:
-        """``passes`` forward passes with dropout active: array ``(passes, n, C)``."""
-        if not has_dropout(model):
-            raise ValueError(f"MC dropout needs a model with dropout layers, but "
-                             f"{type(model).__name__} has none; choose a model that has "
-                             f"dropout (lenet, vgg16, mlp)")
+        """``passes`` forward passes with dropout active: array ``(passes, n, C)``.
+
+        Each pass is one network (one dropout mask shared by every example), drawn from
+        ``seed``; see :mod:`albench.mc_dropout`.
+        """
+        from albench.mc_dropout import ConsistentMCDropout, chunk_size
+
         out = np.empty((passes, len(x_raw), self.dataset.num_classes), dtype=np.float32)
-        model.eval()
-        dropouts = [m for m in model.modules() if isinstance(m, nn.modules.dropout._DropoutNd)]
-        chunk = max(1, INFERENCE_BATCH // 4)
-        try:
-            for m in dropouts:
-                m.train()
-            with torch.random.fork_rng(devices=self._rng_devices()), torch.inference_mode():
-                torch.manual_seed(seed)
-                for start in range(0, len(x_raw), chunk):
-                    x = self.dataset.inputs(x_raw[start:start + chunk]).to(self.device)
-                    for p in range(passes):
-                        out[p, start:start + len(x)] = torch.softmax(model(x), 1).cpu().numpy()
-        finally:
-            model.eval()
+        step = chunk_size(passes)
+        with ConsistentMCDropout(model, passes, seed, "MC dropout") as mc:
+            for start in range(0, len(x_raw), step):
+                x = self.dataset.inputs(x_raw[start:start + step]).to(self.device)
+                out[:, start:start + len(x)] = mc.proba(x)
         return out

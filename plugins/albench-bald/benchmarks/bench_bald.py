@@ -1,9 +1,6 @@
 """Query times of the MC-dropout strategies on an MNIST-shaped random pool with LeNet.
 
     python plugins/albench-bald/benchmarks/bench_bald.py [--pool 10000] [--budget 10]
-
-Also times the harness's generic ``Trainer.mc_dropout_proba`` (a full forward per pass)
-on a slice of the pool, for comparison with this plugin's shared-prefix passes.
 """
 
 from __future__ import annotations
@@ -24,7 +21,6 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pool", type=int, default=10_000)
     parser.add_argument("--budget", type=int, default=10)
-    parser.add_argument("--core-slice", type=int, default=1000)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -51,12 +47,6 @@ def main() -> None:
         start = time.perf_counter()
         strategy.select(context(0), args.budget)
         print(f"  {name:27s} {time.perf_counter() - start:7.1f} s  (default options)")
-    n = args.core_slice
-    start = time.perf_counter()
-    trainer.mc_dropout_proba(model, x[:n], 20, 0)
-    core = time.perf_counter() - start
-    print(f"  core Trainer.mc_dropout_proba, 20 passes on {n}: {core:.1f} s "
-          f"(~{core * (args.pool - 100) / n:.0f} s for the pool)")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
-from albench_bald.mc import ConsistentMCDropout
+from albench.mc_dropout import ConsistentMCDropout
 from albench_bald.scores import bald
 from torch import nn
 

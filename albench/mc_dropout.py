@@ -12,13 +12,14 @@ around dropout) falls back to repeating the input itself.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 import numpy as np
 import torch
 from torch import nn
 
-from albench.types import QueryContext
+if TYPE_CHECKING:
+    from albench.types import QueryContext
 
 ROWS = 32768
 """Rows (passes × examples) per forward past the first dropout layer: activations there
@@ -115,7 +116,7 @@ def chunk_size(passes: int) -> int:
     return max(1, ROWS // passes)
 
 
-def mc_dropout_chunks(context: QueryContext, idx: np.ndarray, passes: int, strategy: str):
+def mc_dropout_chunks(context: "QueryContext", idx: np.ndarray, passes: int, strategy: str):
     """Yield ``(start, probs)`` over ``idx`` in chunks; ``probs`` is ``(passes, chunk, C)``.
 
     One seed, drawn from ``context.rng``, fixes the masks for the whole pool.
@@ -128,7 +129,7 @@ def mc_dropout_chunks(context: QueryContext, idx: np.ndarray, passes: int, strat
             yield start, mc.proba(x)
 
 
-def mc_dropout_scores(context: QueryContext, idx: np.ndarray, passes: int,
+def mc_dropout_scores(context: "QueryContext", idx: np.ndarray, passes: int,
                       score: Callable[[np.ndarray], np.ndarray], strategy: str) -> np.ndarray:
     """``score`` of each example's MC-dropout probabilities, never holding the whole pool's."""
     out = np.empty(len(idx))
