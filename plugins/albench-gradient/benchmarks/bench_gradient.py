@@ -1,41 +1,29 @@
 """Time EGL and BADGE picking 1000 examples from Fashion-MNIST's 60k pool (prints seconds).
 
 Usage: python bench_gradient.py [--pool 60000] [--budget 1000] [--model mlp]
-       [--strategies badge,egl-last,egl] [--data /work/shared/datasets/fashion-mnist]
+       [--strategies badge,egl-last,egl] [--data /work/shared/datasets]
 EGL over all parameters is slow on a CPU; time it on a smaller --pool and scale linearly.
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
 import time
 from pathlib import Path
 
 import numpy as np
+import torch
 from albench_gradient import Badge, ExpectedGradientLength
 
 from albench.plugins import get_plugins
 from albench.training import Trainer, TrainingConfig
-from albench.types import Dataset, QueryContext
+from albench.types import QueryContext
 
 STRATEGIES = {
     "badge": Badge,
     "egl-last": lambda: ExpectedGradientLength(parameters="last"),
     "egl": ExpectedGradientLength,
 }
-
-
-def read_idx(path: Path, offset: int) -> np.ndarray:
-    with gzip.open(path) as f:
-        return np.frombuffer(f.read(), dtype=np.uint8, offset=offset)
-
-
-def fashion_mnist(folder: Path, pool: int) -> Dataset:
-    x = read_idx(folder / "train-images-idx3-ubyte.gz", 16).reshape(-1, 1, 28, 28)
-    y = read_idx(folder / "train-labels-idx1-ubyte.gz", 8).astype(np.int64)
-    return Dataset("fashion-mnist", x[:pool], y[:pool], x[:0], y[:0], num_classes=10,
-                   scale=255.0, mean=(0.286,), std=(0.353,), input_range=(0, 255))
 
 
 def main() -> None:
@@ -45,10 +33,14 @@ def main() -> None:
     parser.add_argument("--labeled", type=int, default=1000)
     parser.add_argument("--model", default="mlp")
     parser.add_argument("--strategies", default="badge,egl-last,egl")
-    parser.add_argument("--data", type=Path, default=Path("/work/shared/datasets/fashion-mnist"))
+    parser.add_argument("--data", type=Path, default=Path("/work/shared/datasets"))
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
-    dataset = fashion_mnist(args.data, args.pool)
+    dataset = get_plugins().get("datasets", "fashion-mnist").factory(
+        data_dir=args.data, download=False).subsample_pool(args.pool)
     rng = np.random.default_rng(0)
     labeled = rng.choice(dataset.pool_size, args.labeled, replace=False)
     trainer = Trainer(dataset, get_plugins().get("models", args.model).factory,
@@ -56,7 +48,7 @@ def main() -> None:
     model = trainer.fit(dataset.x_pool[labeled], dataset.y_pool[labeled], seed=0).model
     unlabeled = np.setdiff1d(np.arange(dataset.pool_size), labeled)
     print(f"pool {dataset.pool_size}, unlabelled {len(unlabeled)}, model {args.model}, "
-          f"budget {args.budget}")
+          f"budget {args.budget}, torch threads {torch.get_num_threads()}")
     for name in args.strategies.split(","):
         context = QueryContext(dataset, model, labeled, unlabeled, dataset.y_pool[labeled],
                                np.random.default_rng(1), trainer)
