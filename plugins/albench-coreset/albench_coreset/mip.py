@@ -57,13 +57,15 @@ class RobustKCenter:
 
 def robust_k_center(points: torch.Tensor, centres: torch.Tensor, budget: int,
                     start: np.ndarray, outliers: int, time_limit: float,
-                    max_solves: int = 8, tolerance: float = 0.01) -> RobustKCenter:
+                    max_solves: int = 8, tolerance: float = 0.01,
+                    node_limit: int | None = None) -> RobustKCenter:
     """Choose ``budget`` rows of ``points`` to cover all but ``outliers`` of them tightly.
 
     ``centres`` are already chosen (labelled) and ``start`` is a feasible choice (the greedy
     picks) whose radius bounds the search from above. Each of at most ``max_solves`` MIPs
-    runs for at most ``time_limit`` seconds; a solve that times out counts as infeasible, as
-    in the seed. The search stops once the bracket is narrower than ``tolerance`` times the
+    runs for at most ``node_limit`` branch-and-bound nodes (deterministic) and ``time_limit``
+    seconds (a safety net that makes results timing-dependent when it is hit); a solve that
+    stops at either limit counts as infeasible, as in the seed. The search stops once the bracket is narrower than ``tolerance`` times the
     starting radius. Memory: one ``len(points)²`` float32 distance matrix.
     """
     to_labelled = min_sq_distances(points, centres).sqrt().cpu().numpy()
@@ -82,7 +84,8 @@ def robust_k_center(points: torch.Tensor, centres: torch.Tensor, budget: int,
     while len(best.attempts) < max_solves and upper - lower > tolerance * best.start_radius:
         delta = (lower + upper) / 2
         began = time.perf_counter()
-        picks, outcome = _solve(dist, to_labelled, budget, delta, outliers, time_limit)
+        picks, outcome = _solve(dist, to_labelled, budget, delta, outliers, time_limit,
+                                node_limit)
         best.attempts.append(Attempt(delta, outcome, time.perf_counter() - began))
         if picks is None:
             lower = delta
@@ -93,7 +96,8 @@ def robust_k_center(points: torch.Tensor, centres: torch.Tensor, budget: int,
 
 
 def _solve(dist: np.ndarray, to_labelled: np.ndarray, budget: int, delta: float,
-           outliers: int, time_limit: float) -> tuple[np.ndarray | None, str]:
+           outliers: int, time_limit: float, node_limit: int | None = None
+           ) -> tuple[np.ndarray | None, str]:
     """Solve the feasibility MIP at radius ``delta``: the picked rows, or None, and the outcome."""
     n = len(dist)
     rows = np.flatnonzero(to_labelled > delta)
@@ -108,7 +112,8 @@ def _solve(dist: np.ndarray, to_labelled: np.ndarray, budget: int, delta: float,
     upper = np.concatenate([np.full(m, np.inf), [budget, outliers]])
     result = milp(np.zeros(n + m), integrality=np.ones(n + m), bounds=Bounds(0, 1),
                   constraints=LinearConstraint(matrix, lower, upper),
-                  options={"time_limit": time_limit, "disp": False})
+                  options={"time_limit": time_limit, "disp": False,
+                           **({"node_limit": node_limit} if node_limit else {})})
     if result.x is not None:
         picks = np.flatnonzero(result.x[:n] > 0.5)
         if len(picks) == budget:
@@ -117,5 +122,5 @@ def _solve(dist: np.ndarray, to_labelled: np.ndarray, budget: int, delta: float,
     if result.status == 2:
         return None, "infeasible"
     if result.status == 1:
-        return None, "time limit"
+        return None, "node or time limit"
     return None, f"failed: {result.message}"

@@ -61,16 +61,18 @@ class CoreSetMIP:
     """
 
     def __init__(self, outliers: int | None = None, max_points: int = 2000,
-                 time_limit: float = 20.0, max_solves: int = 8, tolerance: float = 0.01,
-                 chunk_elements: int = DEFAULT_CHUNK_ELEMENTS):
+                 time_limit: float = 60.0, node_limit: int = 500, max_solves: int = 8,
+                 tolerance: float = 0.01, chunk_elements: int = DEFAULT_CHUNK_ELEMENTS):
         if outliers is not None and outliers < 0:
             raise ValueError(f"coreset-mip: outliers must be >= 0, got {outliers}")
-        if max_points < 1 or time_limit <= 0 or max_solves < 0 or tolerance <= 0:
-            raise ValueError("coreset-mip: max_points, time_limit and tolerance must be "
-                             "positive and max_solves >= 0")
+        if (max_points < 1 or time_limit <= 0 or node_limit < 1 or max_solves < 0
+                or tolerance <= 0):
+            raise ValueError("coreset-mip: max_points, time_limit, node_limit and tolerance "
+                             "must be positive and max_solves >= 0")
         self.outliers = outliers
         self.max_points = max_points
         self.time_limit = time_limit
+        self.node_limit = node_limit
         self.max_solves = max_solves
         self.tolerance = tolerance
         self.chunk_elements = chunk_elements
@@ -90,11 +92,11 @@ class CoreSetMIP:
             outliers = (len(work) + len(centres)) // 10_000
         result = robust_k_center(pool[torch.from_numpy(work).to(pool.device)], centres, budget,
                                  np.searchsorted(work, greedy), outliers, self.time_limit,
-                                 self.max_solves, self.tolerance)
+                                 self.max_solves, self.tolerance, self.node_limit)
         self.last_result = result
         if result.gave_up and not result.improved:
-            warnings.warn(f"coreset-mip: HiGHS gave up ({result.attempts[-1].outcome} "
-                          f"after {self.time_limit:g} s) without beating the greedy radius "
+            warnings.warn(f"coreset-mip: HiGHS gave up ({result.attempts[-1].outcome}) "
+                          f"without beating the greedy radius "
                           f"{result.start_radius:.4g}; returning the greedy k-center picks",
                           RuntimeWarning, stacklevel=2)
         return context.unlabeled_idx[work[result.picks]]
