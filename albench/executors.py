@@ -11,9 +11,10 @@ import multiprocessing
 import signal
 import traceback
 from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import wait
-from typing import Callable, Iterator, Literal, Protocol
+from typing import Literal, Protocol
 
 from albench.spec import RunSpec
 
@@ -65,7 +66,7 @@ def run_messages(job: Job) -> Iterator[Message]:
         for round_record in iter_rounds(run, record, job.query_timeout):
             yield Message("round", run_id, round_record.model_dump_json())
         yield Message("done", run_id)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 -- a run's failure becomes its error message
         detail = "".join(traceback.format_exception_only(exc)).strip()
         yield Message("error", run_id, detail)
 

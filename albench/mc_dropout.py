@@ -116,7 +116,7 @@ def chunk_size(passes: int) -> int:
     return max(1, ROWS // passes)
 
 
-def mc_dropout_chunks(context: "QueryContext", idx: np.ndarray, passes: int, strategy: str):
+def mc_dropout_chunks(context: QueryContext, idx: np.ndarray, passes: int, strategy: str):
     """Yield ``(start, probs)`` over ``idx`` in chunks; ``probs`` is ``(passes, chunk, C)``.
 
     One seed, drawn from ``context.rng``, fixes the masks for the whole pool.
@@ -129,7 +129,7 @@ def mc_dropout_chunks(context: "QueryContext", idx: np.ndarray, passes: int, str
             yield start, mc.proba(x)
 
 
-def mc_dropout_scores(context: "QueryContext", idx: np.ndarray, passes: int,
+def mc_dropout_scores(context: QueryContext, idx: np.ndarray, passes: int,
                       score: Callable[[np.ndarray], np.ndarray], strategy: str) -> np.ndarray:
     """``score`` of each example's MC-dropout probabilities, never holding the whole pool's."""
     out = np.empty(len(idx))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import pluggy
 
@@ -117,7 +118,7 @@ class Plugins:
                 continue
             try:
                 plugin = ep.load()
-            except Exception as exc:  # a broken plugin must not take the CLI down
+            except Exception as exc:  # noqa: BLE001 -- a broken plugin must not take the CLI down
                 self.load_errors.append(LoadError(ep.name, dist, f"{type(exc).__name__}: {exc}"))
                 continue
             self._add(plugin, ep.name, dist, version)

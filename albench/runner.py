@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from tqdm.auto import tqdm
 
 from albench.executors import Executor, Job, Message
-from albench.results import ResultStore, RunRecord, RoundRecord, StoreBusyError, parse_record
+from albench.results import ResultStore, RoundRecord, RunRecord, StoreBusyError, parse_record
 from albench.spec import RunSpec
 
 

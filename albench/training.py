@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Literal
 
 import numpy as np
 import torch
@@ -80,7 +81,7 @@ class Trainer:
         n = len(y)
         split_rng = np.random.default_rng(seed)
         order = split_rng.permutation(n)
-        n_val = int(round(cfg.val_fraction * n)) if n >= 2 else 0
+        n_val = round(cfg.val_fraction * n) if n >= 2 else 0
         n_val = min(n_val, n - 1)
         val, train = order[:n_val], order[n_val:]
         x_all = self.dataset.inputs(x_raw).to(self.device)

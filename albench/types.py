@@ -64,7 +64,7 @@ class Dataset:
     def pool_size(self) -> int:
         return int(self.x_pool.shape[0])
 
-    def inputs(self, x: np.ndarray) -> "torch.Tensor":
+    def inputs(self, x: np.ndarray) -> torch.Tensor:
         """Normalised float32 tensor for raw inputs ``x`` (a slice of ``x_pool``/``x_test``)."""
         import torch
 
@@ -77,7 +77,7 @@ class Dataset:
             mean, std = mean.view(1, -1, 1, 1), std.view(1, -1, 1, 1)
         return (t - mean) / std
 
-    def subsample_pool(self, size: int, seed: int = 0) -> "Dataset":
+    def subsample_pool(self, size: int, seed: int = 0) -> Dataset:
         """The same dataset with a fixed random subset of ``size`` pool examples."""
         if size >= self.pool_size:
             return self
@@ -105,11 +105,11 @@ class ALModel(Protocol):
     ``head`` is the final ``nn.Linear``. MC-dropout strategies need dropout layers.
     """
 
-    head: "nn.Linear"
+    head: nn.Linear
 
-    def embed(self, x: "torch.Tensor") -> "torch.Tensor": ...
+    def embed(self, x: torch.Tensor) -> torch.Tensor: ...
 
-    def forward(self, x: "torch.Tensor") -> "torch.Tensor": ...
+    def forward(self, x: torch.Tensor) -> torch.Tensor: ...
 
 
 @dataclass
@@ -121,31 +121,31 @@ class QueryContext:
     """
 
     dataset: Dataset
-    model: "nn.Module"
+    model: nn.Module
     labeled_idx: np.ndarray
     unlabeled_idx: np.ndarray
     labeled_labels: np.ndarray
     rng: np.random.Generator
-    trainer: "Trainer"
+    trainer: Trainer
     round: int = 0
 
     @property
-    def device(self) -> "torch.device":
+    def device(self) -> torch.device:
         return self.trainer.device
 
     @property
     def num_classes(self) -> int:
         return self.dataset.num_classes
 
-    def pool_inputs(self, idx: np.ndarray) -> "torch.Tensor":
+    def pool_inputs(self, idx: np.ndarray) -> torch.Tensor:
         """Normalised pool inputs at ``idx`` (on the CPU)."""
         return self.dataset.inputs(self.dataset.x_pool[idx])
 
-    def predict_proba(self, idx: np.ndarray, model: "nn.Module | None" = None) -> np.ndarray:
+    def predict_proba(self, idx: np.ndarray, model: nn.Module | None = None) -> np.ndarray:
         """Class probabilities ``(len(idx), num_classes)`` from the trained model."""
         return self.trainer.predict_proba(model or self.model, self.dataset.x_pool[idx])
 
-    def embeddings(self, idx: np.ndarray, model: "nn.Module | None" = None) -> np.ndarray:
+    def embeddings(self, idx: np.ndarray, model: nn.Module | None = None) -> np.ndarray:
         """Penultimate-layer embeddings ``(len(idx), d)``."""
         return self.trainer.embed(model or self.model, self.dataset.x_pool[idx])
 
@@ -155,7 +155,7 @@ class QueryContext:
         return self.trainer.mc_dropout_proba(self.model, self.dataset.x_pool[idx], passes, seed)
 
     def train_model(self, idx: np.ndarray, labels: np.ndarray | None = None,
-                    seed: int | None = None) -> "nn.Module":
+                    seed: int | None = None) -> nn.Module:
         """Train a fresh model of the benchmark's architecture on pool examples ``idx``.
 
         ``labels`` defaults to the revealed labels (``idx`` must then be labelled); pass

@@ -22,8 +22,8 @@ from albench.spec import load_suite
 
 
 def _albench(*args, **kwargs):
-    return subprocess.Popen([sys.executable, "-c", "from albench.cli import cli_entry; "
-                             "cli_entry()", *args], stdout=subprocess.PIPE,
+    command = "from albench.cli import cli_entry; cli_entry()"
+    return subprocess.Popen([sys.executable, "-c", command, *args], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, **kwargs)
 
 

@@ -4,8 +4,14 @@ import numpy as np
 import pytest
 
 from albench.executors import Job, LocalExecutor, run_messages
-from albench.loop import (SelectionError, initial_labeled, iter_rounds, new_record, prepare,
-                          validate_selection)
+from albench.loop import (
+    SelectionError,
+    initial_labeled,
+    iter_rounds,
+    new_record,
+    prepare,
+    validate_selection,
+)
 from albench.plugins import Plugins, get_plugins
 from albench.results import ResultStore
 from albench.runner import run_specs

@@ -97,3 +97,24 @@ def toy_context(dataset: Dataset | None = None, labeled_idx=None, n_labeled: int
                         unlabeled_idx=np.flatnonzero(~mask),
                         labeled_labels=dataset.y_pool[labeled_idx],
                         rng=np.random.default_rng(seed), trainer=trainer)
+
+
+class FixedLogistic(torch.nn.Module):
+    """Softmax regression with given weights on the flattened inputs (``embed`` = identity).
+
+    A model whose decision boundary a test knows exactly, for behavioural checks.
+    """
+
+    def __init__(self, weight, bias):
+        super().__init__()
+        weight = torch.as_tensor(np.asarray(weight), dtype=torch.float32)
+        self.head = torch.nn.Linear(weight.shape[1], weight.shape[0])
+        with torch.no_grad():
+            self.head.weight.copy_(weight)
+            self.head.bias.copy_(torch.as_tensor(np.asarray(bias), dtype=torch.float32))
+
+    def embed(self, x):
+        return x.flatten(1)
+
+    def forward(self, x):
+        return self.head(self.embed(x))

@@ -4,26 +4,10 @@ import numpy as np
 import pytest
 import torch
 from albench_adversarial import Dfal, deepfool, input_bounds
-from torch import nn
 
-from albench.testing import check_strategy, toy_context, toy_dataset
+from albench.testing import FixedLogistic, check_strategy, toy_context, toy_dataset
 from albench.training import Trainer, TrainingConfig
 from albench.types import Dataset, QueryContext
-
-
-class Logistic(nn.Module):
-    def __init__(self, weight, bias):
-        super().__init__()
-        self.head = nn.Linear(weight.shape[1], weight.shape[0])
-        with torch.no_grad():
-            self.head.weight.copy_(torch.as_tensor(weight, dtype=torch.float32))
-            self.head.bias.copy_(torch.as_tensor(bias, dtype=torch.float32))
-
-    def embed(self, x):
-        return x.flatten(1)
-
-    def forward(self, x):
-        return self.head(self.embed(x))
 
 
 def logistic_context(x, weight, bias, input_range=None) -> QueryContext:
@@ -31,7 +15,7 @@ def logistic_context(x, weight, bias, input_range=None) -> QueryContext:
     zeros = np.zeros(len(x), dtype=np.int64)
     dataset = Dataset("points", x, zeros, x, zeros, num_classes=len(weight),
                       input_range=input_range)
-    model = Logistic(np.asarray(weight), np.asarray(bias)).eval()
+    model = FixedLogistic(np.asarray(weight), np.asarray(bias)).eval()
     trainer = Trainer(dataset, lambda *args, **kwargs: model, TrainingConfig(), "cpu")
     empty = np.zeros(0, dtype=np.int64)
     return QueryContext(dataset, model, empty, np.arange(len(x)), empty,

@@ -7,8 +7,8 @@ from collections.abc import Callable
 import numpy as np
 
 from albench.builtin.strategies import top_k
-from albench.types import QueryContext
 from albench.mc_dropout import mc_dropout_chunks, mc_dropout_scores
+from albench.types import QueryContext
 from albench_bald.scores import bald, batchbald_select
 
 

@@ -5,10 +5,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
-from albench.mc_dropout import ConsistentMCDropout
 from albench_bald.scores import bald
 from torch import nn
 
+from albench.mc_dropout import ConsistentMCDropout
 from albench.plugins import get_plugins
 from albench.testing import check_strategy, toy_context, toy_dataset
 from albench.training import Trainer, TrainingConfig

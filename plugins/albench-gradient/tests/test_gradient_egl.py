@@ -12,33 +12,16 @@ from albench_gradient import (
 from torch import nn
 
 from albench.builtin.strategies import entropy, top_k
-from albench.testing import check_strategy, toy_context
+from albench.testing import FixedLogistic, check_strategy, toy_context
 from albench.training import Trainer, TrainingConfig
 from albench.types import Dataset, QueryContext
-
-
-class Logistic(nn.Module):
-    """Softmax regression on the raw inputs: ``embed`` is the identity."""
-
-    def __init__(self, weight, bias):
-        super().__init__()
-        self.head = nn.Linear(weight.shape[1], weight.shape[0])
-        with torch.no_grad():
-            self.head.weight.copy_(torch.as_tensor(weight, dtype=torch.float32))
-            self.head.bias.copy_(torch.as_tensor(bias, dtype=torch.float32))
-
-    def embed(self, x):
-        return x.flatten(1)
-
-    def forward(self, x):
-        return self.head(self.embed(x))
 
 
 def logistic_context(x, weight, bias) -> QueryContext:
     x = np.asarray(x, dtype=np.float32)
     zeros = np.zeros(len(x), dtype=np.int64)
     dataset = Dataset("points", x, zeros, x, zeros, num_classes=len(weight))
-    model = Logistic(np.asarray(weight), np.asarray(bias)).eval()
+    model = FixedLogistic(np.asarray(weight), np.asarray(bias)).eval()
     trainer = Trainer(dataset, lambda *args, **kwargs: model, TrainingConfig(), "cpu")
     empty = np.zeros(0, dtype=np.int64)
     return QueryContext(dataset, model, empty, np.arange(len(x)), empty,
