@@ -50,18 +50,34 @@ def _curves(rounds: pd.DataFrame, value: str) -> pd.DataFrame:
     return frame
 
 
+def _figure(frame: pd.DataFrame) -> tuple[Figure, object]:
+    """A figure with room on the right for a legend of every strategy."""
+    strategies = frame["strategy"].nunique()
+    fig = Figure(figsize=(9.5, max(4.5, 0.22 * strategies + 1)))
+    return fig, fig.subplots()
+
+
+def _band_alpha(frame: pd.DataFrame) -> float:
+    """Lighter std bands when many strategies overlap."""
+    return 0.2 if frame["strategy"].nunique() <= 8 else 0.07
+
+
+def _legend_outside(ax, title: str | None = None) -> None:
+    ax.legend(title=title, fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              frameon=False)
+
+
 def learning_curves(rounds: pd.DataFrame, title: str, colours: dict, path: Path) -> Path:
     """Test accuracy (%) against labelled examples, mean ± std over seeds per strategy."""
     frame = _curves(rounds, "accuracy")
     frame["accuracy"] *= 100
-    fig = Figure(figsize=(7, 4.5))
-    ax = fig.subplots()
+    fig, ax = _figure(frame)
     sns.lineplot(data=frame, x="labeled", y="accuracy", hue="strategy", errorbar="sd",
                  hue_order=sorted(frame["strategy"].unique()), palette=colours, ax=ax,
-                 marker="o", markersize=4)
+                 marker="o", markersize=4, err_kws={"alpha": _band_alpha(frame)})
     ax.set(xlabel="labelled examples", ylabel="test accuracy (%)",
            title=f"{plot_text(title)}: accuracy (mean ± std over seeds)")
-    ax.legend(title="strategy", fontsize="small")
+    _legend_outside(ax, title="strategy")
     fig.tight_layout()
     return _save(fig, path)
 
@@ -69,18 +85,17 @@ def learning_curves(rounds: pd.DataFrame, title: str, colours: dict, path: Path)
 def entropy_curves(rounds: pd.DataFrame, title: str, colours: dict, path: Path) -> Path:
     """Entropy of the queried labels' class histogram, with the maximum log(C) dashed."""
     frame = _curves(rounds, "label_entropy")
-    fig = Figure(figsize=(7, 4.5))
-    ax = fig.subplots()
+    fig, ax = _figure(frame)
     sns.lineplot(data=frame, x="labeled", y="label_entropy", hue="strategy", errorbar="sd",
                  hue_order=sorted(frame["strategy"].unique()), palette=colours, ax=ax,
-                 marker="o", markersize=4)
+                 marker="o", markersize=4, err_kws={"alpha": _band_alpha(frame)})
     maximum = float(rounds["max_entropy"].iloc[0])
     ax.axhline(maximum, color="black", linestyle="--", linewidth=1,
                label=f"maximum log C = {maximum:.3f}")
     ax.set(xlabel="labelled examples", ylabel="label entropy (nats)",
            title=f"{plot_text(title)}: entropy of queried labels")
     ax.set_ylim(bottom=0, top=maximum * 1.05)
-    ax.legend(fontsize="small", loc="lower right")
+    _legend_outside(ax)
     fig.tight_layout()
     return _save(fig, path)
 
