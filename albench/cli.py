@@ -250,15 +250,16 @@ def leaderboard_command(suites, results_dir, out_dir, as_csv, plots):
 @click.option("--results", "results_dir", default="results", show_default=True,
               type=click.Path(file_okay=False, exists=True), help="Results directory.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False),
-              help="PNG path; default leaderboards/<suite>/compare-A-vs-B.png.")
+              help="PNG path; default leaderboards/<suite>/compare/A-vs-B.png (kept when "
+                   "the leaderboard is regenerated).")
 def compare_command(strategy_a, strategy_b, suite, results_dir, out_path):
     """Rank of A against rank of B per (setting, seed, round): scatter and Spearman."""
     from albench.report import compare, slug
     from albench.results import RecordError, ResultStore
 
     if out_path is None:
-        out_path = (Path("leaderboards") / slug(suite) /
-                    f"compare-{slug(strategy_a)}-vs-{slug(strategy_b)}.png")
+        out_path = (Path("leaderboards") / slug(suite) / "compare" /
+                    f"{slug(strategy_a)}-vs-{slug(strategy_b)}.png")
     try:
         result = compare(ResultStore(results_dir), suite, strategy_a, strategy_b, out_path)
     except (KeyError, RecordError) as exc:
