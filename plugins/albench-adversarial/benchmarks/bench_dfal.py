@@ -1,7 +1,7 @@
 """Time DFAL picking 1000 examples from Fashion-MNIST's 60k pool (prints seconds).
 
 Usage: python bench_dfal.py [--pool 60000] [--budget 1000] [--model mlp|lenet]
-       [--data /work/shared/datasets]
+       [--data DIR]
 Also prints how many examples crossed the boundary.
 """
 
@@ -27,7 +27,7 @@ def main() -> None:
     parser.add_argument("--labeled", type=int, default=1000)
     parser.add_argument("--model", default="mlp")
     parser.add_argument("--chunk-size", type=int, default=256)
-    parser.add_argument("--data", type=Path, default=Path("/work/shared/datasets"))
+    parser.add_argument("--data", type=Path, help="data root (default: albench's usual search)")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     args = parser.parse_args()
     if args.threads:

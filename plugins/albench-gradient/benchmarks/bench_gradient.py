@@ -1,7 +1,7 @@
 """Time EGL and BADGE picking 1000 examples from Fashion-MNIST's 60k pool (prints seconds).
 
 Usage: python bench_gradient.py [--pool 60000] [--budget 1000] [--model mlp]
-       [--strategies badge,egl-last,egl] [--data /work/shared/datasets]
+       [--strategies badge,egl-last,egl] [--data DIR]
 EGL over all parameters is slow on a CPU; time it on a smaller --pool and scale linearly.
 """
 
@@ -33,7 +33,7 @@ def main() -> None:
     parser.add_argument("--labeled", type=int, default=1000)
     parser.add_argument("--model", default="mlp")
     parser.add_argument("--strategies", default="badge,egl-last,egl")
-    parser.add_argument("--data", type=Path, default=Path("/work/shared/datasets"))
+    parser.add_argument("--data", type=Path, help="data root (default: albench's usual search)")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     args = parser.parse_args()
     if args.threads:

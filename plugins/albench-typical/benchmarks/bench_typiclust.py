@@ -1,7 +1,7 @@
 """Time TypiClust picking 1000 examples from Fashion-MNIST's 60k pool (prints seconds).
 
 Usage: python bench_typiclust.py [--pool 60000] [--budget 1000] [--labeled 1000]
-       [--representations embedding,raw] [--data /work/shared/datasets]
+       [--representations embedding,raw] [--data DIR]
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def main() -> None:
     parser.add_argument("--labeled", type=int, default=1000)
     parser.add_argument("--model", default="mlp")
     parser.add_argument("--representations", default="embedding,raw")
-    parser.add_argument("--data", type=Path, default=Path("/work/shared/datasets"))
+    parser.add_argument("--data", type=Path, help="data root (default: albench's usual search)")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     args = parser.parse_args()
     if args.threads:
