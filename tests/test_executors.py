@@ -11,30 +11,10 @@ from albench.results import ResultStore
 from albench.runner import run_specs
 from albench.spec import load_suite
 
-SUITE = """
-name = "tiny"
-seeds = [0]
-initial_labeled = 10
-rounds = 2
-
-[training]
-epochs = 3
-batch_size = 16
-
-[[settings]]
-dataset = "blobs"
-dataset_options = {n_pool = 200, n_test = 100}
-model = "mlp"
-model_options = {hidden = 16}
-batch_size = 5
-"""
-
 
 @pytest.fixture
-def specs(tmp_path):
-    path = tmp_path / "tiny.toml"
-    path.write_text(SUITE)
-    return load_suite(path).run_specs(["random", "entropy"], seeds=[0, 1])
+def specs(tiny_suite):
+    return load_suite(tiny_suite).run_specs(["random", "entropy"], seeds=[0, 1])
 
 
 def outcomes(store: ResultStore) -> dict:
