@@ -15,11 +15,13 @@ _EXPORTS = {
     "check_model": "albench.testing.checks",
     "check_strategy": "albench.testing.checks",
     "FixedLogistic": "albench.testing.toy",
+    "logistic_context": "albench.testing.toy",
     "toy_context": "albench.testing.toy",
     "toy_dataset": "albench.testing.toy",
 }
 
-__all__ = ["FixedLogistic", "check_dataset", "check_model", "check_strategy", "toy_context", "toy_dataset"]
+__all__ = ["FixedLogistic", "check_dataset", "check_model", "check_strategy", "logistic_context",
+           "toy_context", "toy_dataset"]
 
 
 def __getattr__(name: str):

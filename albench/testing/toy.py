@@ -118,3 +118,17 @@ class FixedLogistic(torch.nn.Module):
 
     def forward(self, x):
         return self.head(self.embed(x))
+
+
+def logistic_context(x, weight, bias, seed: int = 0,
+                     input_range: tuple[float, float] | None = None) -> QueryContext:
+    """A context over the points ``x``, all unlabelled, queried with a :class:`FixedLogistic`."""
+    x = np.asarray(x, dtype=np.float32)
+    zeros = np.zeros(len(x), dtype=np.int64)
+    dataset = Dataset("points", x, zeros, x, zeros, num_classes=len(weight),
+                      input_range=input_range)
+    model = FixedLogistic(weight, bias).eval()
+    trainer = Trainer(dataset, lambda *args, **kwargs: model, TrainingConfig(), "cpu")
+    empty = np.zeros(0, dtype=np.int64)
+    return QueryContext(dataset, model, empty, np.arange(len(x)), empty,
+                        np.random.default_rng(seed), trainer)

@@ -5,21 +5,12 @@ import pytest
 import torch
 from albench_adversarial import Dfal, deepfool, input_bounds
 
-from albench.testing import FixedLogistic, check_strategy, toy_context, toy_dataset
-from albench.training import Trainer, TrainingConfig
-from albench.types import Dataset, QueryContext
-
-
-def logistic_context(x, weight, bias, input_range=None) -> QueryContext:
-    x = np.asarray(x, dtype=np.float32)
-    zeros = np.zeros(len(x), dtype=np.int64)
-    dataset = Dataset("points", x, zeros, x, zeros, num_classes=len(weight),
-                      input_range=input_range)
-    model = FixedLogistic(np.asarray(weight), np.asarray(bias)).eval()
-    trainer = Trainer(dataset, lambda *args, **kwargs: model, TrainingConfig(), "cpu")
-    empty = np.zeros(0, dtype=np.int64)
-    return QueryContext(dataset, model, empty, np.arange(len(x)), empty,
-                        np.random.default_rng(0), trainer)
+from albench.testing import (
+    check_strategy,
+    logistic_context,
+    toy_context,
+    toy_dataset,
+)
 
 
 @pytest.fixture(scope="module")

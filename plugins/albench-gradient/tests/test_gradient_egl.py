@@ -12,20 +12,7 @@ from albench_gradient import (
 from torch import nn
 
 from albench.builtin.strategies import entropy, top_k
-from albench.testing import FixedLogistic, check_strategy, toy_context
-from albench.training import Trainer, TrainingConfig
-from albench.types import Dataset, QueryContext
-
-
-def logistic_context(x, weight, bias) -> QueryContext:
-    x = np.asarray(x, dtype=np.float32)
-    zeros = np.zeros(len(x), dtype=np.int64)
-    dataset = Dataset("points", x, zeros, x, zeros, num_classes=len(weight))
-    model = FixedLogistic(np.asarray(weight), np.asarray(bias)).eval()
-    trainer = Trainer(dataset, lambda *args, **kwargs: model, TrainingConfig(), "cpu")
-    empty = np.zeros(0, dtype=np.int64)
-    return QueryContext(dataset, model, empty, np.arange(len(x)), empty,
-                        np.random.default_rng(0), trainer)
+from albench.testing import check_strategy, logistic_context, toy_context
 
 
 @pytest.fixture(scope="module")
