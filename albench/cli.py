@@ -243,6 +243,32 @@ def leaderboard_command(suites, results_dir, out_dir, as_csv, plots):
         _fail(str(exc))
 
 
+@main.command("merge")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--results", "results_dir", default="results", show_default=True,
+              type=click.Path(file_okay=False), help="The results directory to merge into.")
+def merge_command(sources, results_dir):
+    """Copy runs from other results stores (directories or .sqlite files) into this one.
+
+    For runs computed on other machines: new runs are added, runs that continue a stored
+    one replace it, and a run whose rounds differ from the stored ones is reported and
+    left as stored.
+    """
+    from albench.results import RecordError, ResultStore, StoreWriteError, read_store
+
+    store = ResultStore(results_dir)
+    for source in sources:
+        try:
+            report = store.merge(read_store(source))
+        except (RecordError, StoreWriteError, FileNotFoundError) as exc:
+            _fail(str(exc))
+        click.echo(f"{source}: {len(report.added)} added, {len(report.extended)} extended, "
+                   f"{len(report.unchanged)} unchanged, {len(report.conflicts)} conflicting "
+                   f"(kept as stored) -> {store.path}")
+        for run_id in report.conflicts:
+            click.echo(f"  conflict: run {run_id} differs from the stored run", err=True)
+
+
 @main.command("compare")
 @click.argument("strategy_a")
 @click.argument("strategy_b")

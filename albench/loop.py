@@ -147,9 +147,22 @@ def environment(device) -> dict[str, str]:
 
     from albench import __version__
 
+    device = torch.device(device)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else _cpu_name()
     return {"albench": __version__, "python": platform.python_version(),
             "torch": torch.__version__, "numpy": np.__version__,
-            "platform": platform.platform(), "device": str(device)}
+            "platform": platform.platform(), "device": f"{device} ({name or 'unknown'})"}
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
 
 
 def class_counts(dataset: Dataset, idx: np.ndarray) -> list[int]:

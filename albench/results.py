@@ -12,8 +12,9 @@ import os
 import socket
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -186,15 +187,18 @@ class ResultStore:
     def save(self, record: RunRecord) -> None:
         """Insert or replace one record, atomically."""
         record.updated_at = now()
+        self._write(record)
+
+    def _write(self, record: RunRecord) -> None:
         text = record.model_dump_json()
         parse_record(text, f"run {record.run_id}")  # never store what we could not read back
         try:
-            self._write(record, text)
+            self._upsert(record, text)
         except sqlite3.Error as exc:
             raise StoreWriteError(f"cannot write run {record.run_id} to {self.path}: {exc}; "
                                   f"the previously stored record is unchanged") from exc
 
-    def _write(self, record: RunRecord, text: str) -> None:
+    def _upsert(self, record: RunRecord, text: str) -> None:
         with self._connect() as db:
             db.execute(
                 """INSERT INTO runs (run_id, suite, strategy, seed, status, schema_version,
@@ -226,9 +230,69 @@ class ResultStore:
             db.execute("INSERT OR REPLACE INTO claims (run_id, owner, seen) VALUES (?, ?, ?)",
                        (run_id, me, time.time()))
 
+    def merge(self, records: Iterable[RunRecord]) -> MergeReport:
+        """Copy runs computed elsewhere into this store, never losing a stored round.
+
+        A run this store lacks is added; one that continues a stored run (same rounds, then
+        more) replaces it; a run whose rounds differ from the stored ones (computed twice, on
+        different hardware, say) is a conflict and the stored one is kept.
+        """
+        report = MergeReport()
+        for record in records:
+            mine = self.get(record.run_id)
+            if mine is None:
+                self._write(record)
+                report.added.append(record.run_id)
+            elif _extends(record, mine):
+                self._write(record)
+                report.extended.append(record.run_id)
+            elif mine.rounds[:len(record.rounds)] == record.rounds and \
+                    mine.initial_labeled_idx == record.initial_labeled_idx:
+                report.unchanged.append(record.run_id)
+            else:
+                report.conflicts.append(record.run_id)
+        return report
+
     def release(self, run_id: str) -> None:
         with self._connect() as db:
             db.execute("DELETE FROM claims WHERE run_id = ?", (run_id,))
+
+
+def read_store(path: str | Path) -> Iterator[RunRecord]:
+    """Every record of another results store, opened read-only (a directory or its file)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / DB_NAME
+    if not path.is_file():
+        raise FileNotFoundError(f"no results store at {path}")
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        rows = db.execute("SELECT run_id, record FROM runs ORDER BY run_id").fetchall()
+    except sqlite3.DatabaseError as exc:
+        raise RecordError(f"{path}: not an albench results store ({exc})") from None
+    finally:
+        db.close()
+    for run_id, text in rows:
+        yield parse_record(text, f"{path} run {run_id}")
+
+
+@dataclass
+class MergeReport:
+    """What :meth:`ResultStore.merge` did, by run id."""
+
+    added: list[str] = field(default_factory=list)
+    extended: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+
+
+def _extends(new: RunRecord, old: RunRecord) -> bool:
+    """``new`` holds every round of ``old`` unchanged, and more (or finishes it)."""
+    if new.initial_labeled_idx != old.initial_labeled_idx or len(new.rounds) < len(old.rounds):
+        return False
+    if any(a != b for a, b in zip(new.rounds, old.rounds)):
+        return False
+    return len(new.rounds) > len(old.rounds) or (new.finished and not old.finished)
 
 
 def _alive(owner: str, seen: float | None, stale_after: float) -> bool:

@@ -97,11 +97,11 @@ class Trainer:
             for epoch in range(cfg.epochs):
                 epochs_run = epoch + 1
                 model.train()
-                perm = train_t[torch.randperm(len(train_t), generator=generator)]
+                # one host-to-device copy per epoch, not per step
+                perm = train_t[torch.randperm(len(train_t), generator=generator)].to(self.device)
                 for batch in perm.split(cfg.batch_size):
                     if len(batch) < 2 and len(train_t) >= 2:
                         continue  # a lone straggler destabilises batch norm
-                    batch = batch.to(self.device)
                     optimizer.zero_grad(set_to_none=True)
                     loss = loss_fn(model(x_all[batch]), y_all[batch])
                     loss.backward()

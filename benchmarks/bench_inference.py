@@ -2,8 +2,8 @@
 
 Prints the float32 matmul rate of this machine, LeNet's FLOPs per image, the images/second of
 the harness's inference path (``Trainer.predict_proba``: normalise, batches of
-``INFERENCE_BATCH``, inference mode) and of a bare forward pass at several batch sizes, and
-each as a fraction of the matmul rate. Run: ``python benchmarks/bench_inference.py``
+``CPU_INFERENCE_BATCH``, inference mode) and of a bare forward pass at several batch sizes, and
+each as a fraction of the matmul rate. Run: ``python -m benchmarks.bench_inference``
 (``--threads 1`` on a busy machine: torch's threads slow down badly when cores are shared).
 """
 
@@ -17,8 +17,9 @@ import torch
 from torch import nn
 
 from albench.builtin.models import LeNet
-from albench.training import INFERENCE_BATCH, Trainer, TrainingConfig
+from albench.training import CPU_INFERENCE_BATCH, Trainer, TrainingConfig
 from albench.types import Dataset
+from benchmarks.conftest import matmul_gflops
 
 
 def best_seconds(fn, repeats: int) -> float:
@@ -30,12 +31,6 @@ def best_seconds(fn, repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return min(times)
-
-
-def matmul_gflops(n: int = 1024, repeats: int = 5) -> float:
-    """float32 ``n x n`` matmul rate in GFLOP/s."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    return 2 * n**3 / best_seconds(lambda: a @ b, repeats) / 1e9
 
 
 def flops_per_image(model: nn.Module, input_shape: tuple[int, ...]) -> int:
@@ -77,7 +72,7 @@ def main() -> None:
     trainer = Trainer(dataset, LeNet, TrainingConfig(), "cpu")
     model = trainer.new_model(0).eval()
 
-    peak = matmul_gflops(repeats=args.repeats)
+    peak = matmul_gflops(1024, args.repeats)
     flops = flops_per_image(model, shape)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"float32 matmul (1024^3): {peak:8.1f} GFLOP/s")
@@ -89,7 +84,7 @@ def main() -> None:
         print(f"{label:38} {rate:10.0f} images/s  {achieved:7.1f} GFLOP/s  "
               f"{achieved / peak:6.1%} of matmul")
 
-    report(f"predict_proba (batch {INFERENCE_BATCH})",
+    report(f"predict_proba (batch {CPU_INFERENCE_BATCH})",
            best_seconds(lambda: trainer.predict_proba(model, x), args.repeats))
     inputs = dataset.inputs(x)
     for batch in (256, 1024, 4096):

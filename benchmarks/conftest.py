@@ -27,10 +27,11 @@ def mnist_shaped(pool_size: int, seed: int = 0) -> Dataset:
                    input_range=(0, 255))
 
 
-def query_context(dataset: Dataset, seed: int = 0) -> QueryContext:
+def query_context(dataset: Dataset, seed: int = 0, device: str | None = None) -> QueryContext:
     """A context with a LeNet trained briefly on 1000 labels, as in round 1 of mnist-b1000."""
     config = TrainingConfig(epochs=2, batch_size=64)
-    trainer = Trainer(dataset, LeNet, config, "cuda" if torch.cuda.is_available() else "cpu")
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    trainer = Trainer(dataset, LeNet, config, device)
     labeled = np.random.default_rng(seed).choice(dataset.pool_size, N_LABELED, replace=False)
     model = trainer.fit(dataset.x_pool[labeled], dataset.y_pool[labeled], seed).model
     mask = np.zeros(dataset.pool_size, bool)
@@ -68,13 +69,17 @@ def pool_context(request):
     return query_context(mnist_shaped(request.param))
 
 
-def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
-    """This machine's float32 matrix-multiply rate."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
+def matmul_gflops(n: int = 2048, repeats: int = 5, device: str = "cpu") -> float:
+    """This machine's (or ``device``'s) float32 matrix-multiply rate."""
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
     a @ b
+    if device != "cpu":
+        torch.cuda.synchronize()
     start = time.perf_counter()
     for _ in range(repeats):
         a @ b
+    if device != "cpu":
+        torch.cuda.synchronize()
     return 2 * n**3 * repeats / (time.perf_counter() - start) / 1e9
 
 

@@ -72,3 +72,19 @@ def test_list_and_plugins():
     data = json.loads(plugins.output)
     names = {p["name"] for p in data["plugins"]}
     assert "albench.builtin.strategies" in names
+
+
+def test_merge_copies_runs_computed_elsewhere(tiny_suite, tmp_path):
+    elsewhere = tmp_path / "gpu-box"
+    run = CliRunner().invoke(main, ["run", "-s", "random", "--suite", str(tiny_suite), "--seeds",
+                                    "0,1", "--results", str(elsewhere), "--quiet",
+                                    "--no-leaderboard", "--device", "cpu"])
+    assert run.exit_code == 0, run.output
+    here = tmp_path / "here"
+    merged = CliRunner().invoke(main, ["merge", str(elsewhere), "--results", str(here)])
+    assert merged.exit_code == 0, merged.output
+    assert "2 added, 0 extended, 0 unchanged, 0 conflicting" in merged.output
+    assert list(ResultStore(here).records()) == list(ResultStore(elsewhere).records())
+
+    missing = CliRunner().invoke(main, ["merge", str(tmp_path), "--results", str(here)])
+    assert missing.exit_code != 0 and "no results store" in missing.output

@@ -6,7 +6,7 @@ import sqlite3
 import pytest
 
 from albench.executors import Job, LocalExecutor
-from albench.results import RecordError, ResultStore, StoreBusyError, parse_record
+from albench.results import RecordError, ResultStore, StoreBusyError, parse_record, read_store
 from albench.runner import run_specs
 from albench.spec import load_suite
 
@@ -80,3 +80,40 @@ def test_a_dead_claim_is_taken_over(stored, monkeypatch):
     monkeypatch.undo()
     store.claim(spec.run_id)  # the owner is dead: no error
     assert Job(spec, None).spec == spec
+
+
+def _truncated(record, rounds):
+    return record.model_copy(update={"rounds": record.rounds[:rounds], "status": "running"})
+
+
+def test_merge_adds_new_runs_and_extends_unfinished_ones(stored, tmp_path_factory):
+    store, spec = stored
+    record = store.get(spec.run_id)
+    other = ResultStore(tmp_path_factory.mktemp("other"))
+    other.merge([_truncated(record, 1)])
+    assert other.get(spec.run_id).rounds == record.rounds[:1]
+
+    report = other.merge(read_store(store.directory))
+    assert report.extended == [spec.run_id] and other.get(spec.run_id) == record
+    again = other.merge(read_store(store.path))
+    assert again.unchanged == [spec.run_id] and not again.added + again.extended
+
+
+def test_merge_never_replaces_rounds_with_different_ones(stored):
+    store, spec = stored
+    record = store.get(spec.run_id)
+    rounds = [r.model_copy(update={"accuracy": 1 - r.accuracy}) for r in record.rounds]
+    diverged = record.model_copy(update={"rounds": rounds})
+    shorter = _truncated(record, 1)
+
+    report = store.merge([diverged, shorter])
+    assert report.conflicts == [spec.run_id] and report.unchanged == [spec.run_id]
+    assert store.get(spec.run_id) == record
+
+
+def test_merge_refuses_missing_and_foreign_stores(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no results store"):
+        list(read_store(tmp_path))
+    (tmp_path / "albench.sqlite").write_bytes(b"not a database at all, just some bytes" * 50)
+    with pytest.raises(RecordError, match="not an albench results store"):
+        list(read_store(tmp_path))

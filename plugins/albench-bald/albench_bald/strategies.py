@@ -30,7 +30,9 @@ class BatchBALD:
     """Greedy BatchBALD among the ``candidates`` unlabelled examples with the highest BALD.
 
     Memory is bounded by the pre-filter: MC probabilities are kept for at most
-    ``max(candidates, budget)`` examples while the pool is scored chunk by chunk.
+    ``max(candidates, budget)`` examples while the pool is scored chunk by chunk. When the
+    budget is at least ``candidates``, the greedy search would take every candidate, so the
+    batch is the top-BALD set, in BALD order, without it.
     """
 
     def __init__(self, passes: int = 100, candidates: int = 1000, samples: int = 1000):
@@ -52,5 +54,7 @@ class BatchBALD:
             kept = np.concatenate([kept, probs], axis=1)
             best = np.sort(top_k(scores, np.arange(len(scores)), keep))
             positions, scores, kept = positions[best], scores[best], kept[:, best]
+        if budget == len(positions):  # the greedy batch would be every candidate
+            return context.unlabeled_idx[positions[np.argsort(-scores, kind="stable")]]
         chosen = batchbald_select(kept, budget, self.samples, context.rng)
         return context.unlabeled_idx[positions[chosen]]

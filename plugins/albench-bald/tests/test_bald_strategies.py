@@ -136,3 +136,24 @@ def itertools_masks(dim):
     with torch.no_grad():
         for bits in itertools.product([0.0, 2.0], repeat=dim):
             yield torch.tensor(bits)
+
+
+def test_batchbald_taking_every_candidate_skips_the_greedy_search(context, monkeypatch):
+    from albench_bald.scores import batchbald_select
+
+    calls = []
+
+    def spy(*args):
+        calls.append(args)
+        return batchbald_select(*args)
+
+    def fresh():
+        return replace(context, rng=np.random.default_rng(0))
+
+    monkeypatch.setattr("albench_bald.strategies.batchbald_select", spy)
+    greedy = factory("batchbald")(passes=6, candidates=8).select(fresh(), 7)
+    assert len(calls) == 1
+    whole = factory("batchbald")(passes=6, candidates=8).select(fresh(), 8)
+    assert len(calls) == 1
+    top = factory("bald")(passes=6).select(fresh(), 8)
+    assert set(whole) == set(top) and set(greedy) < set(top)

@@ -1,0 +1,74 @@
+"""One query of each installed strategy on one MNIST-shaped pool, printed as it finishes.
+
+The pytest-benchmark suite (``test_strategies.py``) covers the full grid of pools and batch
+sizes; this script is for one cell of it on a machine you hold briefly (a GPU lease): each
+row prints as soon as its query ends, a strategy that runs past ``--time-limit`` is reported
+and skipped, and entropy sampling is timed first so every row carries its ratio to it.
+Run: ``python -m benchmarks.bench_queries --pool 60000 --budget 1000 [--device cuda]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from albench.loop import StrategyError, time_limit
+from albench.plugins import get_plugins
+from benchmarks.conftest import PeakMemory, matmul_gflops, mnist_shaped, query_context
+
+
+def timed_query(name: str, context, budget: int, limit: float) -> tuple[float, float, float]:
+    """Seconds, peak host MB and peak device MB of one ``select`` call."""
+    strategy = get_plugins().get("strategies", name).factory()
+    cuda = context.device.type == "cuda"
+    if cuda:
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+    with PeakMemory() as memory, time_limit(limit, f"strategy {name!r}"):
+        start = time.perf_counter()
+        selected = strategy.select(context, budget)
+        if cuda:
+            torch.cuda.synchronize()
+        seconds = time.perf_counter() - start
+    if len(selected) != budget:
+        raise StrategyError(f"strategy {name!r} returned {len(selected)} of {budget}")
+    device_mb = (torch.cuda.max_memory_allocated() - base) / 2**20 if cuda else 0.0
+    return seconds, memory.peak_mb, device_mb
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pool", type=int, default=60_000)
+    parser.add_argument("--budget", type=int, default=1000)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per query")
+    parser.add_argument("-s", "--strategy", action="append", help="default: every one")
+    args = parser.parse_args()
+
+    names = args.strategy or get_plugins().names("strategies")
+    names = ["entropy"] + [n for n in names if n != "entropy"]
+    print(f"torch {torch.__version__} on {args.device}"
+          + (f" ({torch.cuda.get_device_name()})" if args.device == "cuda" else ""))
+    print(f"float32 matmul: {matmul_gflops(device=args.device):.0f} GFLOP/s")
+    context = query_context(mnist_shaped(args.pool), device=args.device)
+    print(f"pool {args.pool}, batch {args.budget}, limit {args.time_limit:g} s per query\n")
+    print("| strategy | seconds | × entropy | peak host MB | peak device MB |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    entropy_seconds = None
+    for name in names:
+        try:
+            seconds, host_mb, device_mb = timed_query(name, context, args.budget,
+                                                      args.time_limit)
+        except StrategyError as exc:
+            print(f"| {name} | — | — | — | — |  <!-- {exc} -->", flush=True)
+            continue
+        entropy_seconds = entropy_seconds or seconds
+        print(f"| {name} | {seconds:.2f} | {seconds / entropy_seconds:.1f} | {host_mb:.0f} "
+              f"| {device_mb:.0f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
