@@ -16,7 +16,8 @@ import torch
 
 from albench.loop import StrategyError, time_limit
 from albench.plugins import get_plugins
-from benchmarks.conftest import PeakMemory, matmul_gflops, mnist_shaped, query_context
+from albench.testing.bench import random_images, trained_context
+from benchmarks.conftest import PeakMemory, matmul_gflops
 
 
 def timed_query(name: str, context, budget: int, limit: float) -> tuple[float, float, float]:
@@ -53,7 +54,7 @@ def main() -> None:
     print(f"torch {torch.__version__} on {args.device}"
           + (f" ({torch.cuda.get_device_name()})" if args.device == "cuda" else ""))
     print(f"float32 matmul: {matmul_gflops(device=args.device):.0f} GFLOP/s")
-    context = query_context(mnist_shaped(args.pool), device=args.device)
+    context = trained_context(random_images(args.pool), "lenet", 1000, device=args.device)
     print(f"pool {args.pool}, batch {args.budget}, limit {args.time_limit:g} s per query\n")
     print("| strategy | seconds | × entropy | peak host MB | peak device MB |")
     print("| --- | ---: | ---: | ---: | ---: |")

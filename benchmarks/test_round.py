@@ -11,12 +11,12 @@ from albench.builtin.strategies import UncertaintySampling, entropy
 from albench.loop import PreparedRun, iter_rounds, new_record
 from albench.results import PluginRef, ResultStore
 from albench.spec import RunSpec
+from albench.testing.bench import random_images
 from albench.training import Trainer, TrainingConfig
-from benchmarks.conftest import mnist_shaped
 
 
 def test_round_breakdown(benchmark, tmp_path, capsys):
-    dataset = mnist_shaped(10_000)
+    dataset = random_images(10_000)
     spec = RunSpec(suite="bench", dataset="mnist-shaped", model="lenet", strategy="entropy",
                    training=TrainingConfig(epochs=3, batch_size=64), initial_labeled=1000,
                    batch_size=1000, rounds=1, seed=0)

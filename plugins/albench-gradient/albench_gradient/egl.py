@@ -9,6 +9,7 @@ of Settles et al.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Literal
 
 import numpy as np
@@ -44,17 +45,81 @@ def per_sample_grad_sq_norms(model: nn.Module, x: torch.Tensor, labels: torch.Te
     return sum(torch.linalg.vector_norm(g.flatten(1), dim=1).square() for g in grads.values())
 
 
+def layerwise_grad_sq_norms(model: nn.Module, x: torch.Tensor, labels: torch.Tensor
+                            ) -> torch.Tensor | None:
+    """The same norms as :func:`per_sample_grad_sq_norms` over every parameter, without
+    materialising per-sample gradients of linear layers; ``None`` if the model has a layer
+    this does not cover.
+
+    One forward and one backward pass of the summed loss give each layer's inputs ``a_i``
+    and output gradients ``d_i`` per example (exact in eval mode, where examples do not
+    interact). A linear layer's weight gradient is ``d_i a_i^T``, so its squared norm is
+    ``|d_i|^2 |a_i|^2``; a convolution's is ``d_i @ unfold(a_i)^T``, formed per example;
+    biases add ``|d_i summed over positions|^2``.
+    """
+    layers = [m for m in model.modules() if list(m.parameters(recurse=False))]
+    if not all(_covered(m) for m in layers):
+        return None
+    inputs, outputs, calls = {}, {}, Counter()
+
+    def keep(module, args, output):
+        inputs[module], outputs[module] = args[0].detach(), output
+        calls[module] += 1
+
+    handles = [m.register_forward_hook(keep) for m in layers]
+    try:
+        with torch.enable_grad():
+            loss = nn.functional.cross_entropy(model(x), labels, reduction="sum")
+            grads = torch.autograd.grad(loss, [outputs[m] for m in layers])
+    finally:
+        for handle in handles:
+            handle.remove()
+    if any(calls[m] != 1 for m in layers) or \
+            any(isinstance(m, nn.Linear) and inputs[m].ndim != 2 for m in layers):
+        return None  # shared layers or sequence inputs: not covered
+    total = torch.zeros(len(x), dtype=torch.float64, device=x.device)
+    for module, d in zip(layers, grads):
+        a = inputs[module]
+        if isinstance(module, nn.Linear):
+            total += d.pow(2).sum(1).double() * a.pow(2).sum(1).double()
+        else:
+            patches = nn.functional.unfold(a, module.kernel_size, module.dilation,
+                                           module.padding, module.stride)
+            d = d.flatten(2)  # (n, out channels, positions)
+            total += torch.bmm(d, patches.transpose(1, 2)).pow(2).sum((1, 2)).double()
+            d = d.sum(2)
+        if module.bias is not None:
+            total += d.pow(2).sum(1).double()
+    return total
+
+
+def _covered(module: nn.Module) -> bool:
+    if isinstance(module, nn.Linear):
+        return True
+    return (type(module) is nn.Conv2d and module.groups == 1
+            and module.padding_mode == "zeros" and isinstance(module.padding, tuple))
+
+
 def expected_gradient_lengths(model: nn.Module, x: torch.Tensor, squared: bool = True,
                               names: list[str] | None = None) -> torch.Tensor:
-    """EGL of each row of the normalised inputs ``x``: ``sum_y p(y|x) * |grad_y|(^2)``."""
+    """EGL of each row of the normalised inputs ``x``: ``sum_y p(y|x) * |grad_y|(^2)``.
+
+    Over every parameter of a model built from linear and convolution layers, all labels
+    go through :func:`layerwise_grad_sq_norms` in one batch; otherwise (other layers, or a
+    subset ``names`` of the parameters) each label takes a ``vmap`` pass.
+    """
     with torch.no_grad():
         probs = torch.softmax(model(x), dim=1)
-    scores = torch.zeros(len(x), dtype=torch.float64, device=x.device)
-    for label in range(probs.shape[1]):
-        labels = torch.full((len(x),), label, dtype=torch.long, device=x.device)
-        sq = per_sample_grad_sq_norms(model, x, labels, names).double()
-        scores += probs[:, label].double() * (sq if squared else sq.sqrt())
-    return scores
+    classes = probs.shape[1]
+    every = torch.arange(classes, device=x.device).repeat_interleave(len(x))
+    sq = None
+    if names is None:
+        sq = layerwise_grad_sq_norms(model, x.repeat(classes, *[1] * (x.ndim - 1)), every)
+    if sq is None:
+        sq = torch.cat([per_sample_grad_sq_norms(model, x, every[i * len(x):(i + 1) * len(x)],
+                                                 names).double() for i in range(classes)])
+    sq = sq.view(classes, len(x)).T
+    return (probs.double() * (sq if squared else sq.sqrt())).sum(1)
 
 
 def last_layer_egl(embeddings: np.ndarray, head: nn.Linear, squared: bool = True

@@ -7,6 +7,7 @@ from albench_gradient import (
     ExpectedGradientLength,
     expected_gradient_lengths,
     last_layer_egl,
+    layerwise_grad_sq_norms,
     per_sample_grad_sq_norms,
 )
 from torch import nn
@@ -42,6 +43,35 @@ def test_per_sample_gradients_match_one_backward_pass_each(trained):
         slow = sum(p.grad.pow(2).sum() for p in model.parameters())
         assert fast[i].item() == pytest.approx(slow.item(), rel=1e-4)
     model.zero_grad(set_to_none=True)
+
+
+@pytest.mark.parametrize("model", [
+    nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2),
+                  nn.Conv2d(4, 6, 3, stride=2, padding=1), nn.Flatten(),
+                  nn.Linear(6 * 2 * 2, 5), nn.Tanh(), nn.Linear(5, 3)),
+    nn.Sequential(nn.Flatten(), nn.Linear(64, 7, bias=False), nn.ReLU(), nn.Linear(7, 3)),
+], ids=["convnet", "mlp"])
+def test_layerwise_norms_equal_the_vectorised_per_sample_gradients(model):
+    x = torch.randn(6, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    labels = torch.tensor([0, 1, 2, 2, 1, 0])
+    model.eval()
+    layerwise = layerwise_grad_sq_norms(model, x, labels)
+    vectorised = per_sample_grad_sq_norms(model, x, labels).double()
+    torch.testing.assert_close(layerwise, vectorised, rtol=1e-4, atol=1e-7)
+    for squared in (True, False):  # all labels in one batch == one vmap pass per label
+        batched = expected_gradient_lengths(model, x, squared)
+        per_label = expected_gradient_lengths(model, x, squared,
+                                              names=[n for n, _ in model.named_parameters()])
+        torch.testing.assert_close(batched, per_label, rtol=1e-4, atol=1e-7)
+
+
+def test_layers_without_a_closed_form_fall_back_to_vmap():
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 7), nn.BatchNorm1d(7), nn.Linear(7, 3))
+    model.eval()
+    x = torch.randn(5, 1, 8, 8)
+    assert layerwise_grad_sq_norms(model, x, torch.zeros(5, dtype=torch.long)) is None
+    vectorised = expected_gradient_lengths(model, x, names=[n for n, _ in model.named_parameters()])
+    torch.testing.assert_close(expected_gradient_lengths(model, x), vectorised)
 
 
 def test_closed_form_last_layer_matches_per_sample_gradients(trained):
