@@ -87,7 +87,7 @@ def main() -> None:
     report(f"predict_proba (batch {CPU_INFERENCE_BATCH})",
            best_seconds(lambda: trainer.predict_proba(model, x), args.repeats))
     inputs = dataset.inputs(x)
-    for batch in (256, 1024, 4096):
+    for batch in (128, 256, 1024, 4096):
         def forward(batch=batch):
             with torch.inference_mode():
                 for start in range(0, len(inputs), batch):
