@@ -113,6 +113,28 @@ def test_leaderboard_markdown(store, tmp_path):
     assert rows[-1]["queried_counts"] == "3 1 2"
 
 
+def test_many_strategies_also_get_curves_by_plugin(tmp_path):
+    store = ResultStore(tmp_path / "results")
+    names = ["random"] + [f"s{i}" for i in range(8)]
+    for seed in range(2):
+        for i, name in enumerate(names):
+            record = make_record(name, seed, curve(0.5 + 0.01 * i, seed), QUERIES)
+            record.plugins["strategy"] = PluginRef(name=name, plugin=f"p{i % 3}", version="0")
+            store.save(record)
+    board = load_board(store, "toy")
+    assert board.plugins == {name: f"p{i % 3}" for i, name in enumerate(names)}
+    text = write_leaderboard(store, "toy", tmp_path / "lb").read_text()
+    png = tmp_path / "lb" / "toy" / "learning-by-plugin-blobs_mlp_b2.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "![learning curves by plugin](toy/learning-by-plugin-blobs_mlp_b2.png)" in text
+
+
+def test_few_strategies_get_one_plot(store, tmp_path):
+    text = write_leaderboard(store, "toy", tmp_path / "lb").read_text()
+    assert "by plugin" not in text
+    assert not list((tmp_path / "lb" / "toy").glob("learning-by-plugin-*"))
+
+
 def test_leaderboard_is_deterministic(store, tmp_path):
     first = write_leaderboard(store, "toy", tmp_path / "a")
     for record in store.records("toy"):

@@ -25,6 +25,9 @@ from albench.results import ResultStore
 
 __all__ = ["Board", "Comparison", "compare", "load_board", "slug", "write_leaderboard"]
 
+FACET_ABOVE = 8
+"""Settings with more strategies than this also get learning curves in one panel per plugin."""
+
 
 def slug(text: str) -> str:
     """A file-name-safe form of ``text``; names that had to change get a short hash."""
@@ -69,6 +72,11 @@ def write_leaderboard(store: ResultStore, suite_name: str, directory: str | Path
                           ("entropy", plotting.entropy_curves)):
             path = draw(rounds, setting, colours, plot_dir / f"{key}-{slug(setting)}.png")
             images[f"{key}:{setting}"] = f"{name}/{path.name}"
+        if rounds["strategy"].nunique() > FACET_ABOVE:
+            path = plotting.learning_curves_by_plugin(
+                rounds, setting, board.plugins,
+                plot_dir / f"learning-by-plugin-{slug(setting)}.png")
+            images[f"learning-by-plugin:{setting}"] = f"{name}/{path.name}"
     if plots and len(total) >= 2:
         path = plotting.penalty_heatmap(total, len(penalties), plot_dir / "penalty.png")
         images["penalty"] = f"{name}/{path.name}"

@@ -45,6 +45,8 @@ class Board:
     protocols: dict[str, Protocol]
     main: dict[str, str]
     """Setting -> id of the protocol it is reported under."""
+    plugins: dict[str, str]
+    """Strategy label -> the plugin that registered it (of the aggregated runs)."""
 
     @property
     def strategies(self) -> list[str]:
@@ -122,7 +124,9 @@ def build_board(suite: str, records: Iterable[RunRecord]) -> Board:
     runs = runs.sort_values(["setting", "strategy", "seed", "run_id"], ignore_index=True)
     chosen = set(runs.loc[runs["comparable"] & (runs["status"] == "complete"), "run_id"])
     tidy = rounds_table([r for r in records if r.run_id in chosen], labels)
-    return Board(suite, tidy, runs, protocols, main)
+    plugins = {labels[r.run_id]: r.plugins["strategy"].plugin for r in records
+               if r.run_id in chosen}
+    return Board(suite, tidy, runs, protocols, main, plugins)
 
 
 def _main_protocols(runs: pd.DataFrame) -> dict[str, str]:

@@ -186,7 +186,9 @@ def _setting(board: Board, setting: str, summary: pd.DataFrame, ranks: pd.DataFr
         rows.append(row)
     lines += table(header, rows, "rlrr" + "r" * len(budgets) + "rrr")
     lines += _histograms(rounds, order)
-    for key, alt in (("learning", "learning curves"), ("entropy", "label entropy curves")):
+    for key, alt in (("learning", "learning curves"),
+                     ("learning-by-plugin", "learning curves by plugin"),
+                     ("entropy", "label entropy curves")):
         if f"{key}:{setting}" in images:
             lines += [f"![{alt}]({images[f'{key}:{setting}']})", ""]
     return lines

@@ -82,6 +82,40 @@ def learning_curves(rounds: pd.DataFrame, title: str, colours: dict, path: Path)
     return _save(fig, path)
 
 
+def learning_curves_by_plugin(rounds: pd.DataFrame, title: str, plugins: dict[str, str],
+                              path: Path) -> Path:
+    """Learning curves in one panel per plugin, each with random (grey, dashed) to compare.
+
+    For suites with more strategies than one legible plot holds; colours restart in every
+    panel, so that a plugin's strategies are easy to tell apart.
+    """
+    frame = _curves(rounds, "accuracy")
+    frame["accuracy"] *= 100
+    frame["plugin"] = rounds["strategy"].map(plugins).map(plot_text).to_numpy()
+    groups = sorted(frame["plugin"].unique())
+    columns = min(3, len(groups))
+    rows = -(-len(groups) // columns)
+    fig = Figure(figsize=(5 * columns, 3.6 * rows))
+    axes = np.atleast_1d(fig.subplots(rows, columns, sharex=True, sharey=True)).ravel()
+    reference = frame[frame["strategy"] == "random"]
+    for ax, group in zip(axes, groups):
+        mine = frame[(frame["plugin"] == group) & (frame["strategy"] != "random")]
+        names = sorted(mine["strategy"].unique())
+        if not reference.empty:
+            sns.lineplot(data=reference, x="labeled", y="accuracy", errorbar=None, ax=ax,
+                         color="grey", linestyle="--", label="random")
+        sns.lineplot(data=mine, x="labeled", y="accuracy", hue="strategy", errorbar="sd",
+                     hue_order=names, palette=sns.color_palette("tab10", len(names)), ax=ax,
+                     marker="o", markersize=3, err_kws={"alpha": 0.15})
+        ax.set(title=f"plugin {group}", xlabel="labelled examples", ylabel="test accuracy (%)")
+        ax.legend(fontsize="x-small", loc="lower right", frameon=False)
+    for ax in axes[len(groups):]:
+        ax.set_visible(False)
+    fig.suptitle(f"{plot_text(title)}: accuracy by plugin (mean ± std over seeds)")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
 def entropy_curves(rounds: pd.DataFrame, title: str, colours: dict, path: Path) -> Path:
     """Entropy of the queried labels' class histogram, with the maximum log(C) dashed."""
     frame = _curves(rounds, "label_entropy")
