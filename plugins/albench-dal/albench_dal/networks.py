@@ -65,16 +65,16 @@ def train_discriminator(labeled: torch.Tensor, unlabeled: torch.Tensor,
     net = mlp([x.shape[1]] + [config.hidden] * config.depth + [2], generator).to(device)
     optimizer = torch.optim.Adam(net.parameters(), lr=config.lr)
     for _ in range(config.max_epochs):
-        correct = 0
-        for batch in torch.randperm(len(x), generator=generator).split(config.batch_size):
-            batch = batch.to(device)
+        correct = torch.zeros((), dtype=torch.long, device=device)  # read once per epoch
+        order = torch.randperm(len(x), generator=generator).to(device)
+        for batch in order.split(config.batch_size):
             logits = net(x[batch])
             loss = nn.functional.cross_entropy(logits, y[batch], weight=weights)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            correct += int((logits.argmax(1) == y[batch]).sum())
-        if correct / len(x) > config.stop_accuracy:
+            correct += (logits.argmax(1) == y[batch]).sum()
+        if int(correct) / len(x) > config.stop_accuracy:
             break
     return net.eval()
 
