@@ -243,11 +243,11 @@ class ResultStore:
             if mine is None:
                 self._write(record)
                 report.added.append(record.run_id)
-            elif _extends(record, mine):
+            elif _continues(record, mine) and (len(record.rounds) > len(mine.rounds)
+                                               or record.finished and not mine.finished):
                 self._write(record)
                 report.extended.append(record.run_id)
-            elif mine.rounds[:len(record.rounds)] == record.rounds and \
-                    mine.initial_labeled_idx == record.initial_labeled_idx:
+            elif _continues(mine, record):
                 report.unchanged.append(record.run_id)
             else:
                 report.conflicts.append(record.run_id)
@@ -286,13 +286,10 @@ class MergeReport:
     conflicts: list[str] = field(default_factory=list)
 
 
-def _extends(new: RunRecord, old: RunRecord) -> bool:
-    """``new`` holds every round of ``old`` unchanged, and more (or finishes it)."""
-    if new.initial_labeled_idx != old.initial_labeled_idx or len(new.rounds) < len(old.rounds):
-        return False
-    if any(a != b for a, b in zip(new.rounds, old.rounds)):
-        return False
-    return len(new.rounds) > len(old.rounds) or (new.finished and not old.finished)
+def _continues(longer: RunRecord, shorter: RunRecord) -> bool:
+    """``longer`` starts like ``shorter`` and holds every round of it unchanged."""
+    return (longer.initial_labeled_idx == shorter.initial_labeled_idx
+            and longer.rounds[:len(shorter.rounds)] == shorter.rounds)
 
 
 def _alive(owner: str, seen: float | None, stale_after: float) -> bool:

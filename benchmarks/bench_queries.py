@@ -10,18 +10,18 @@ Run: ``python -m benchmarks.bench_queries --pool 60000 --budget 1000 [--device c
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
 
 from albench.loop import StrategyError, time_limit
 from albench.plugins import get_plugins
-from albench.testing.bench import random_images, trained_context
+from albench.testing.bench import random_images, timed_select, trained_context
 from benchmarks.conftest import PeakMemory, matmul_gflops
 
 
 def timed_query(name: str, context, budget: int, limit: float) -> tuple[float, float, float]:
-    """Seconds, peak host MB and peak device MB of one ``select`` call."""
+    """Seconds, peak host MB and peak device MB of one ``select`` call (which returns host
+    indices, so the device's work is done when it returns)."""
     strategy = get_plugins().get("strategies", name).factory()
     cuda = context.device.type == "cuda"
     if cuda:
@@ -29,13 +29,10 @@ def timed_query(name: str, context, budget: int, limit: float) -> tuple[float, f
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
     with PeakMemory() as memory, time_limit(limit, f"strategy {name!r}"):
-        start = time.perf_counter()
-        selected = strategy.select(context, budget)
-        if cuda:
-            torch.cuda.synchronize()
-        seconds = time.perf_counter() - start
-    if len(selected) != budget:
-        raise StrategyError(f"strategy {name!r} returned {len(selected)} of {budget}")
+        try:
+            _, seconds = timed_select(strategy, context, budget)
+        except AssertionError as exc:
+            raise StrategyError(f"strategy {name!r}: {exc}") from None
     device_mb = (torch.cuda.max_memory_allocated() - base) / 2**20 if cuda else 0.0
     return seconds, memory.peak_mb, device_mb
 

@@ -91,7 +91,8 @@ def learning_curves_by_plugin(rounds: pd.DataFrame, title: str, plugins: dict[st
     """
     frame = _curves(rounds, "accuracy")
     frame["accuracy"] *= 100
-    frame["plugin"] = rounds["strategy"].map(plugins).map(plot_text).to_numpy()
+    frame["plugin"] = frame["strategy"].map({plot_text(name): plot_text(plugin)
+                                             for name, plugin in plugins.items()})
     groups = sorted(frame["plugin"].unique())
     columns = min(3, len(groups))
     rows = -(-len(groups) // columns)

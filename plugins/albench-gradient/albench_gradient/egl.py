@@ -116,8 +116,8 @@ def expected_gradient_lengths(model: nn.Module, x: torch.Tensor, squared: bool =
     if names is None:
         sq = layerwise_grad_sq_norms(model, x.repeat(classes, *[1] * (x.ndim - 1)), every)
     if sq is None:
-        sq = torch.cat([per_sample_grad_sq_norms(model, x, every[i * len(x):(i + 1) * len(x)],
-                                                 names).double() for i in range(classes)])
+        sq = torch.cat([per_sample_grad_sq_norms(model, x, labels, names).double()
+                        for labels in every.view(classes, len(x))])
     sq = sq.view(classes, len(x)).T
     return (probs.double() * (sq if squared else sq.sqrt())).sum(1)
 
