@@ -5,13 +5,13 @@ from albench_gradient.badge import Badge, gradient_factors, kmeans_pp_seeds
 from albench_gradient.egl import (
     ExpectedGradientLength,
     expected_gradient_lengths,
+    label_grad_sq_norms,
     last_layer_egl,
-    layerwise_grad_sq_norms,
     per_sample_grad_sq_norms,
 )
 
 __all__ = ["Badge", "ExpectedGradientLength", "expected_gradient_lengths", "gradient_factors",
-           "kmeans_pp_seeds", "last_layer_egl", "layerwise_grad_sq_norms",
+           "kmeans_pp_seeds", "label_grad_sq_norms", "last_layer_egl",
            "per_sample_grad_sq_norms"]
 
 

@@ -45,17 +45,19 @@ def per_sample_grad_sq_norms(model: nn.Module, x: torch.Tensor, labels: torch.Te
     return sum(torch.linalg.vector_norm(g.flatten(1), dim=1).square() for g in grads.values())
 
 
-def layerwise_grad_sq_norms(model: nn.Module, x: torch.Tensor, labels: torch.Tensor
-                            ) -> torch.Tensor | None:
-    """The same norms as :func:`per_sample_grad_sq_norms` over every parameter, without
-    materialising per-sample gradients of linear layers; ``None`` if the model has a layer
-    this does not cover.
+def label_grad_sq_norms(model: nn.Module, x: torch.Tensor
+                        ) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """Probabilities ``p(y|x_i)`` and, for every label ``y``, the squared norm of
+    ``d CE(model(x_i), y) / d theta`` over every parameter: two ``(n, classes)`` tensors,
+    without materialising per-sample gradients; ``None`` if the model has a layer this does
+    not cover.
 
-    One forward and one backward pass of the summed loss give each layer's inputs ``a_i``
-    and output gradients ``d_i`` per example (exact in eval mode, where examples do not
-    interact). A linear layer's weight gradient is ``d_i a_i^T``, so its squared norm is
-    ``|d_i|^2 |a_i|^2``; a convolution's is ``d_i @ unfold(a_i)^T``, formed per example;
-    biases add ``|d_i summed over positions|^2``.
+    One forward pass keeps each layer's inputs ``a_i``; one backward pass, batched over the
+    labels, gives each layer's output gradients ``d_i`` for every label (exact in eval mode,
+    where examples do not interact; the logits' gradient for label ``y`` is ``p - e_y``).
+    A linear layer's weight gradient is ``d_i a_i^T``, so its squared norm is
+    ``|d_i|^2 |a_i|^2``; a convolution's is ``d_i @ unfold(a_i)^T``, formed per example for
+    all labels in one matrix product; biases add ``|d_i summed over positions|^2``.
     """
     layers = [m for m in model.modules() if list(m.parameters(recurse=False))]
     if not all(_covered(m) for m in layers):
@@ -69,28 +71,34 @@ def layerwise_grad_sq_norms(model: nn.Module, x: torch.Tensor, labels: torch.Ten
     handles = [m.register_forward_hook(keep) for m in layers]
     try:
         with torch.enable_grad():
-            loss = nn.functional.cross_entropy(model(x), labels, reduction="sum")
-            grads = torch.autograd.grad(loss, [outputs[m] for m in layers])
+            logits = model(x)
     finally:
         for handle in handles:
             handle.remove()
     if any(calls[m] != 1 for m in layers) or \
             any(isinstance(m, nn.Linear) and inputs[m].ndim != 2 for m in layers):
         return None  # shared layers or sequence inputs: not covered
-    total = torch.zeros(len(x), dtype=torch.float64, device=x.device)
-    for module, d in zip(layers, grads):
+    probs = torch.softmax(logits.detach(), dim=1)
+    n, classes = probs.shape
+    eye = torch.eye(classes, dtype=probs.dtype, device=probs.device)
+    grads = torch.autograd.grad(logits, [outputs[m] for m in layers],
+                                probs.unsqueeze(0) - eye.unsqueeze(1), is_grads_batched=True)
+    total = torch.zeros(classes, n, dtype=torch.float64, device=x.device)
+    for module, d in zip(layers, grads):  # d: (labels, n, *output)
         a = inputs[module]
         if isinstance(module, nn.Linear):
-            total += d.pow(2).sum(1).double() * a.pow(2).sum(1).double()
+            total += d.pow(2).sum(2).double() * a.pow(2).sum(1).double()
         else:
             patches = nn.functional.unfold(a, module.kernel_size, module.dilation,
-                                           module.padding, module.stride)
-            d = d.flatten(2)  # (n, out channels, positions)
-            total += torch.bmm(d, patches.transpose(1, 2)).pow(2).sum((1, 2)).double()
-            d = d.sum(2)
+                                           module.padding, module.stride)  # (n, P, positions)
+            d = d.flatten(3)  # (labels, n, out channels, positions)
+            rows = d.transpose(0, 1).reshape(n, -1, d.shape[3])
+            weight_grads = torch.bmm(rows, patches.transpose(1, 2)).view(n, classes, -1)
+            total += weight_grads.pow(2).sum(2).T.double()
+            d = d.sum(3)
         if module.bias is not None:
-            total += d.pow(2).sum(1).double()
-    return total
+            total += d.pow(2).sum(2).double()
+    return probs, total.T
 
 
 def _covered(module: nn.Module) -> bool:
@@ -105,20 +113,18 @@ def expected_gradient_lengths(model: nn.Module, x: torch.Tensor, squared: bool =
     """EGL of each row of the normalised inputs ``x``: ``sum_y p(y|x) * |grad_y|(^2)``.
 
     Over every parameter of a model built from linear and convolution layers, all labels
-    go through :func:`layerwise_grad_sq_norms` in one batch; otherwise (other layers, or a
-    subset ``names`` of the parameters) each label takes a ``vmap`` pass.
+    go through :func:`label_grad_sq_norms` at once; otherwise (other layers, or a subset
+    ``names`` of the parameters) each label takes a ``vmap`` pass.
     """
-    with torch.no_grad():
-        probs = torch.softmax(model(x), dim=1)
-    classes = probs.shape[1]
-    every = torch.arange(classes, device=x.device).repeat_interleave(len(x))
-    sq = None
-    if names is None:
-        sq = layerwise_grad_sq_norms(model, x.repeat(classes, *[1] * (x.ndim - 1)), every)
-    if sq is None:
-        sq = torch.cat([per_sample_grad_sq_norms(model, x, labels, names).double()
-                        for labels in every.view(classes, len(x))])
-    sq = sq.view(classes, len(x)).T
+    layerwise = label_grad_sq_norms(model, x) if names is None else None
+    if layerwise is not None:
+        probs, sq = layerwise
+    else:
+        with torch.no_grad():
+            probs = torch.softmax(model(x), dim=1)
+        labels = torch.arange(probs.shape[1], device=x.device).repeat_interleave(len(x))
+        sq = torch.stack([per_sample_grad_sq_norms(model, x, row, names).double()
+                          for row in labels.view(probs.shape[1], len(x))], dim=1)
     return (probs.double() * (sq if squared else sq.sqrt())).sum(1)
 
 

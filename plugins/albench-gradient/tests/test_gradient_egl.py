@@ -6,8 +6,8 @@ import torch
 from albench_gradient import (
     ExpectedGradientLength,
     expected_gradient_lengths,
+    label_grad_sq_norms,
     last_layer_egl,
-    layerwise_grad_sq_norms,
     per_sample_grad_sq_norms,
 )
 from torch import nn
@@ -53,11 +53,12 @@ def test_per_sample_gradients_match_one_backward_pass_each(trained):
 ], ids=["convnet", "mlp"])
 def test_layerwise_norms_equal_the_vectorised_per_sample_gradients(model):
     x = torch.randn(6, 1, 8, 8, generator=torch.Generator().manual_seed(0))
-    labels = torch.tensor([0, 1, 2, 2, 1, 0])
     model.eval()
-    layerwise = layerwise_grad_sq_norms(model, x, labels)
-    vectorised = per_sample_grad_sq_norms(model, x, labels).double()
-    torch.testing.assert_close(layerwise, vectorised, rtol=1e-4, atol=1e-7)
+    probs, layerwise = label_grad_sq_norms(model, x)
+    torch.testing.assert_close(probs, torch.softmax(model(x), dim=1))
+    for label in range(3):
+        vectorised = per_sample_grad_sq_norms(model, x, torch.full((6,), label)).double()
+        torch.testing.assert_close(layerwise[:, label], vectorised, rtol=1e-4, atol=1e-7)
     for squared in (True, False):  # all labels in one batch == one vmap pass per label
         batched = expected_gradient_lengths(model, x, squared)
         per_label = expected_gradient_lengths(model, x, squared,
@@ -69,7 +70,7 @@ def test_layers_without_a_closed_form_fall_back_to_vmap():
     model = nn.Sequential(nn.Flatten(), nn.Linear(64, 7), nn.BatchNorm1d(7), nn.Linear(7, 3))
     model.eval()
     x = torch.randn(5, 1, 8, 8)
-    assert layerwise_grad_sq_norms(model, x, torch.zeros(5, dtype=torch.long)) is None
+    assert label_grad_sq_norms(model, x) is None
     vectorised = expected_gradient_lengths(model, x, names=[n for n, _ in model.named_parameters()])
     torch.testing.assert_close(expected_gradient_lengths(model, x), vectorised)
 
