@@ -19,6 +19,11 @@ INFERENCE_BATCH = 4096
 CPU_INFERENCE_BATCH = 128  # LeNet on one CPU thread: ~2x the images/s of 1024 (activations stay in cache)
 
 
+def inference_batch_size(device: torch.device) -> int:
+    """Examples per forward pass over a pool: large on a GPU, cache-sized on a CPU."""
+    return INFERENCE_BATCH if device.type == "cuda" else CPU_INFERENCE_BATCH
+
+
 class TrainingConfig(BaseModel):
     """How every model is trained; part of each run's spec."""
 
@@ -66,11 +71,17 @@ class Trainer:
         self.device = torch.device(device)
 
     def new_model(self, seed: int) -> nn.Module:
-        """A freshly initialised model; weights depend on ``seed`` alone."""
+        """A freshly initialised model; weights depend on ``seed`` alone.
+
+        On a CPU, convolution weights are stored channels-last, which makes oneDNN run
+        channels-last kernels: LeNet's forward pass is about 3x faster on one thread.
+        """
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             model = self.model_factory(self.dataset.input_shape, self.dataset.num_classes,
                                        **self.model_options)
+        if self.device.type == "cpu":
+            model = model.to(memory_format=torch.channels_last)
         return model.to(self.device)
 
     def fit(self, x_raw: np.ndarray, y: np.ndarray, seed: int) -> FitResult:
@@ -146,7 +157,7 @@ class Trainer:
         model.eval()
         outputs = []
         with torch.inference_mode():
-            step = INFERENCE_BATCH if self.device.type == "cuda" else CPU_INFERENCE_BATCH
+            step = inference_batch_size(self.device)
             for start in range(0, len(x_raw), step):
                 x = self.dataset.inputs(x_raw[start:start + step]).to(self.device)
                 outputs.append(fn(x).float().cpu())

@@ -83,6 +83,14 @@ def test_continuing_a_run_equals_one_longer_run(trained):
     assert torch.equal(whole.converged[left], rest.converged)
 
 
+def test_chunking_does_not_change_the_perturbations(trained):
+    idx = trained.unlabeled_idx
+    whole, crossed = Dfal().perturbations(trained, idx, len(idx))
+    chunked, crossed_chunked = Dfal(chunk_size=7).perturbations(trained, idx, len(idx))
+    np.testing.assert_allclose(chunked, whole, rtol=1e-5)
+    assert (crossed == crossed_chunked).all()
+
+
 def test_rounds_double_the_iterations_until_enough_examples_cross(trained):
     idx = trained.unlabeled_idx
     one, crossed_one = Dfal(max_iter=1, max_rounds=1).perturbations(trained, idx, len(idx))
