@@ -1,7 +1,7 @@
 """Gradient-based query strategies for albench: expected gradient length and BADGE."""
 
 from albench import hookimpl
-from albench_gradient.badge import Badge, gradient_factors, kmeans_pp_seeds
+from albench_gradient.badge import Badge, gradient_factors, kmeans_pp_seeds, kmeans_pp_seeds_dense
 from albench_gradient.egl import (
     ExpectedGradientLength,
     expected_gradient_lengths,
@@ -11,7 +11,7 @@ from albench_gradient.egl import (
 )
 
 __all__ = ["Badge", "ExpectedGradientLength", "expected_gradient_lengths", "gradient_factors",
-           "kmeans_pp_seeds", "label_grad_sq_norms", "last_layer_egl",
+           "kmeans_pp_seeds", "kmeans_pp_seeds_dense", "label_grad_sq_norms", "last_layer_egl",
            "per_sample_grad_sq_norms"]
 
 

@@ -1,7 +1,8 @@
 """BADGE: conformance, the factorised distances, diversity and high-gradient picks."""
 
 import numpy as np
-from albench_gradient import Badge, gradient_factors, kmeans_pp_seeds
+import torch
+from albench_gradient import Badge, gradient_factors, kmeans_pp_seeds, kmeans_pp_seeds_dense
 
 from albench.builtin.strategies import entropy, top_k
 from albench.testing import check_strategy, logistic_context, toy_context
@@ -39,6 +40,24 @@ def test_factorised_seeding_matches_explicit_gradient_embeddings():
     fast = kmeans_pp_seeds(u, h, 12, np.random.default_rng(3))
     slow = reference_kmeans_pp(g, 12, np.random.default_rng(3))
     assert list(fast) == slow
+
+
+def test_the_gpu_seeding_picks_the_same_seeds_as_the_pruned_one():
+    # Run on CPU tensors here; on a GPU the same code queues every step without syncing.
+    rng = np.random.default_rng(0)
+    u = rng.normal(size=(300, 4))
+    h = np.repeat(rng.normal(size=(60, 6)), 5, axis=0)  # coincident rows: pruning matters
+    for seed in range(3):
+        pruned = kmeans_pp_seeds(u, h, 40, np.random.default_rng(seed))
+        dense = kmeans_pp_seeds_dense(torch.as_tensor(u), torch.as_tensor(h), 40,
+                                      np.random.default_rng(seed))
+        assert list(dense) == list(pruned)
+    # Fewer distinct embeddings than seeds: both fall back to untaken rows, alike.
+    u, h = np.ones((12, 2)), np.repeat([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], 4, axis=0)
+    pruned = kmeans_pp_seeds(u, h, 9, np.random.default_rng(5))
+    dense = kmeans_pp_seeds_dense(torch.as_tensor(u), torch.as_tensor(h), 9,
+                                  np.random.default_rng(5))
+    assert list(dense) == list(pruned) and len(set(pruned.tolist())) == 9
 
 
 def test_badge_picks_one_example_per_group_and_the_largest_gradient():
