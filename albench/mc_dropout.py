@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from albench.training import inference_batch_size
+
 if TYPE_CHECKING:
     from albench.types import QueryContext
 
@@ -111,9 +113,11 @@ class ConsistentMCDropout:
         return mask
 
 
-def chunk_size(passes: int) -> int:
-    """Examples per forward, so that ``passes × examples`` stays near :data:`ROWS`."""
-    return max(1, ROWS // passes)
+def chunk_size(passes: int, device: torch.device) -> int:
+    """Examples per forward: ``passes × examples`` at most :data:`ROWS`, and no more
+    examples than a plain inference batch on ``device`` (whose layers before the first
+    dropout run at their cache-friendly batch size on a CPU)."""
+    return max(1, min(ROWS // passes, inference_batch_size(device)))
 
 
 def mc_dropout_chunks(context: QueryContext, idx: np.ndarray, passes: int, strategy: str):
@@ -122,7 +126,7 @@ def mc_dropout_chunks(context: QueryContext, idx: np.ndarray, passes: int, strat
     One seed, drawn from ``context.rng``, fixes the masks for the whole pool.
     """
     seed = int(context.rng.integers(2**31))
-    step = chunk_size(passes)
+    step = chunk_size(passes, context.device)
     with ConsistentMCDropout(context.model, passes, seed, strategy) as mc:
         for start in range(0, len(idx), step):
             x = context.pool_inputs(idx[start:start + step]).to(context.device)

@@ -189,7 +189,7 @@ class Trainer:
         from albench.mc_dropout import ConsistentMCDropout, chunk_size
 
         out = np.empty((passes, len(x_raw), self.dataset.num_classes), dtype=np.float32)
-        step = chunk_size(passes)
+        step = chunk_size(passes, self.device)
         with ConsistentMCDropout(model, passes, seed, "MC dropout") as mc:
             for start in range(0, len(x_raw), step):
                 x = self.dataset.inputs(x_raw[start:start + step]).to(self.device)
