@@ -19,7 +19,7 @@ from albench.testing.bench import add_pool_options, context_from_options
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_pool_options(parser)
-    parser.add_argument("--chunk-size", type=int, default=256)
+    parser.add_argument("--chunk-size", type=int, help="default: the device's inference batch")
     args = parser.parse_args()
     context = context_from_options(args)
     unlabeled = context.unlabeled_idx
