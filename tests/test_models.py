@@ -63,6 +63,22 @@ def test_same_seed_same_model_and_eval_is_deterministic(name, shape, width, drop
     assert not torch.equal(a.state_dict()[first], other.state_dict()[first])
 
 
+@pytest.mark.parametrize("name, shape, width, dropout", MODELS)
+def test_cpu_models_are_channels_last_and_compute_the_same_function(name, shape, width, dropout):
+    trainer = Trainer(image_dataset(shape), get_plugins().get("models", name).factory,
+                      TrainingConfig(), "cpu")
+    model = trainer.new_model(0).eval()
+    plain = build(name, shape, num_classes=7).eval()
+    plain.load_state_dict(model.state_dict())
+    weights = [p for p in model.parameters() if p.ndim == 4]
+    assert all(w.is_contiguous(memory_format=torch.channels_last) for w in weights)
+    assert not any(p.is_contiguous(memory_format=torch.channels_last)
+                   for p in plain.parameters() if p.ndim == 4 and min(p.shape[1:]) > 1)
+    x = torch.randn(4, *shape)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), plain(x), rtol=1e-4, atol=1e-5)
+
+
 def test_dropout_is_active_in_training_mode():
     model = build("vgg16", (3, 32, 32)).train()
     x = torch.randn(2, 3, 32, 32)
