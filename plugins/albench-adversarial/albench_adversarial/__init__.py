@@ -1,9 +1,9 @@
 """Adversarial active learning for albench: DFAL, ranking examples by DeepFool distance."""
 
 from albench import hookimpl
-from albench_adversarial.dfal import DeepFoolResult, Dfal, deepfool, input_bounds
+from albench_adversarial.dfal import DeepFoolResult, Dfal, deepfool, input_bounds, rival_classes
 
-__all__ = ["DeepFoolResult", "Dfal", "deepfool", "input_bounds"]
+__all__ = ["DeepFoolResult", "Dfal", "deepfool", "input_bounds", "rival_classes"]
 
 
 @hookimpl

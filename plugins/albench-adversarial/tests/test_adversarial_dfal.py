@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import torch
-from albench_adversarial import Dfal, deepfool, input_bounds
+from albench_adversarial import Dfal, deepfool, input_bounds, rival_classes
 
 from albench.testing import (
     check_strategy,
@@ -91,6 +91,24 @@ def test_chunking_does_not_change_the_perturbations(trained):
     assert (crossed == crossed_chunked).all()
 
 
+def test_rival_classes_are_every_other_class_or_the_top_logits():
+    logits = torch.tensor([[0.0, 3.0, 1.0, 2.0], [5.0, 4.0, 6.0, 0.0]])
+    labels = torch.tensor([1, 2])
+    assert rival_classes(logits, labels).tolist() == [[2, 3, 0], [3, 0, 1]]
+    assert rival_classes(logits, labels, candidates=3).tolist() == [[3, 2], [0, 1]]
+    assert rival_classes(logits, labels, candidates=4).tolist() == [[2, 3, 0], [3, 0, 1]]
+
+
+def test_candidates_trade_rival_classes_for_backward_passes(trained):
+    idx = trained.unlabeled_idx
+    every, crossed = Dfal().perturbations(trained, idx, len(idx))
+    same, _ = Dfal(candidates=3).perturbations(trained, idx, len(idx))  # 3 classes: all
+    np.testing.assert_array_equal(same, every)
+    nearest, nearest_crossed = Dfal(candidates=2).perturbations(trained, idx, len(idx))
+    assert nearest_crossed.all() and crossed.all()
+    assert not np.allclose(nearest, every)  # one rival per example changes some steps
+
+
 def test_rounds_double_the_iterations_until_enough_examples_cross(trained):
     idx = trained.unlabeled_idx
     one, crossed_one = Dfal(max_iter=1, max_rounds=1).perturbations(trained, idx, len(idx))
@@ -117,7 +135,8 @@ def test_unreachable_examples_come_last_and_rounds_stop():
     assert list(picked) == list(np.argsort(1.0 - x[:, 0], kind="stable"))
 
 
-@pytest.mark.parametrize("options", [{"max_iter": 0}, {"overshoot": -1}, {"chunk_size": 0}])
+@pytest.mark.parametrize("options", [{"max_iter": 0}, {"overshoot": -1}, {"chunk_size": 0},
+                                     {"candidates": 1}])
 def test_dfal_rejects_bad_options(options):
     with pytest.raises(ValueError, match="dfal"):
         Dfal(**options)
