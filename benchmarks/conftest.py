@@ -7,7 +7,7 @@ import psutil
 import pytest
 import torch
 
-from albench.testing.bench import random_images, trained_context
+from albench.testing.bench import fashion_mnist_pool, random_images, trained_context
 
 POOL_SIZES = (10_000, 60_000)
 BATCH_SIZES = (100, 1000)
@@ -37,10 +37,22 @@ class PeakMemory:
         self.peak_mb = (self.peak - self.start) / 2**20
 
 
+def pytest_addoption(parser):
+    parser.addoption("--pool-data", choices=("random", "fashion-mnist"), default="random",
+                     help="pool images: random 28x28 pixels (default) or Fashion-MNIST "
+                          "(from albench's usual places, no download)")
+
+
 @pytest.fixture(scope="session", params=POOL_SIZES, ids=lambda n: f"pool{n // 1000}k")
 def pool_context(request):
-    """LeNet trained briefly on 1000 labels of a random-pixel pool: round 1 of mnist-b1000."""
-    return trained_context(random_images(request.param), "lenet", N_LABELED)
+    """LeNet trained briefly on 1000 labels of an MNIST-shaped pool: round 1 of mnist-b1000.
+
+    Random pixels are a worst case for some kernels (CPU max pooling, BADGE's pruning);
+    ``--pool-data fashion-mnist`` times real images."""
+    size = request.param
+    real = request.config.getoption("--pool-data") == "fashion-mnist"
+    dataset = fashion_mnist_pool(size) if real else random_images(size)
+    return trained_context(dataset, "lenet", N_LABELED)
 
 
 def matmul_gflops(n: int = 2048, repeats: int = 5, device: str = "cpu") -> float:
@@ -58,4 +70,5 @@ def matmul_gflops(n: int = 2048, repeats: int = 5, device: str = "cpu") -> float
 
 
 def pytest_report_header(config):
-    return f"float32 matmul: {matmul_gflops():.0f} GFLOP/s, torch threads {torch.get_num_threads()}"
+    return (f"float32 matmul: {matmul_gflops():.0f} GFLOP/s, torch threads "
+            f"{torch.get_num_threads()}, pool data: {config.getoption('--pool-data')}")
