@@ -5,8 +5,8 @@ sizes; this script is for one cell of it on a machine you hold briefly (a GPU le
 row prints as soon as its query ends, a strategy that runs past ``--time-limit`` is reported
 and skipped, and entropy sampling is timed first so every row carries its ratio to it.
 Run: ``python -m benchmarks.bench_queries --pool 60000 --budget 1000 [--device cuda]``;
-``--data fashion-mnist`` uses real images (from albench's usual places, no download)
-instead of random pixels. Random pixels are a worst case for some kernels: CPU max pooling
+``--pool-data fashion-mnist`` uses real images (from albench's usual places or ``--data
+DIR``, no download) instead of random pixels. Random pixels are a worst case for some kernels: CPU max pooling
 and BADGE's pruning both run slower on them than on real images.
 """
 
@@ -19,7 +19,7 @@ import torch
 
 from albench.loop import StrategyError, time_limit
 from albench.plugins import get_plugins
-from albench.testing.bench import fashion_mnist_pool, random_images, timed_select, trained_context
+from albench.testing.bench import POOL_DATA, benchmark_pool, timed_select, trained_context
 from benchmarks.conftest import PeakMemory, matmul_gflops
 
 
@@ -48,9 +48,10 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per query")
     parser.add_argument("-s", "--strategy", action="append", help="default: every one")
-    parser.add_argument("--data", choices=("random", "fashion-mnist"), default="random",
+    parser.add_argument("--pool-data", choices=POOL_DATA, default="random",
                         help="random 28x28 pixels (default) or Fashion-MNIST's training set")
-    parser.add_argument("--data-dir", type=Path, help="where Fashion-MNIST's files are")
+    parser.add_argument("--data", type=Path, help="Fashion-MNIST's data root (default: "
+                                                  "albench's usual search)")
     args = parser.parse_args()
 
     names = args.strategy or get_plugins().names("strategies")
@@ -58,10 +59,10 @@ def main() -> None:
     print(f"torch {torch.__version__} on {args.device}"
           + (f" ({torch.cuda.get_device_name()})" if args.device == "cuda" else ""))
     print(f"float32 matmul: {matmul_gflops(device=args.device):.0f} GFLOP/s")
-    dataset = (random_images(args.pool) if args.data == "random"
-               else fashion_mnist_pool(args.pool, args.data_dir))
+    dataset = benchmark_pool(args.pool_data, args.pool, args.data)
     context = trained_context(dataset, "lenet", 1000, device=args.device)
-    print(f"{args.data} pool {dataset.pool_size}, batch {args.budget}, limit {args.time_limit:g} s per query\n")
+    print(f"{args.pool_data} pool {dataset.pool_size}, batch {args.budget}, "
+          f"limit {args.time_limit:g} s per query\n")
     print("| strategy | seconds | × entropy | peak host MB | peak device MB |")
     print("| --- | ---: | ---: | ---: | ---: |")
     entropy_seconds = None

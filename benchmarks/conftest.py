@@ -7,7 +7,7 @@ import psutil
 import pytest
 import torch
 
-from albench.testing.bench import fashion_mnist_pool, random_images, trained_context
+from albench.testing.bench import POOL_DATA, benchmark_pool, trained_context
 
 POOL_SIZES = (10_000, 60_000)
 BATCH_SIZES = (100, 1000)
@@ -38,7 +38,7 @@ class PeakMemory:
 
 
 def pytest_addoption(parser):
-    parser.addoption("--pool-data", choices=("random", "fashion-mnist"), default="random",
+    parser.addoption("--pool-data", choices=POOL_DATA, default="random",
                      help="pool images: random 28x28 pixels (default) or Fashion-MNIST "
                           "(from albench's usual places, no download)")
 
@@ -49,9 +49,7 @@ def pool_context(request):
 
     Random pixels are a worst case for some kernels (CPU max pooling, BADGE's pruning);
     ``--pool-data fashion-mnist`` times real images."""
-    size = request.param
-    real = request.config.getoption("--pool-data") == "fashion-mnist"
-    dataset = fashion_mnist_pool(size) if real else random_images(size)
+    dataset = benchmark_pool(request.config.getoption("--pool-data"), request.param)
     return trained_context(dataset, "lenet", N_LABELED)
 
 

@@ -38,6 +38,18 @@ def fashion_mnist_pool(pool_size: int | None = None, data_dir: Path | None = Non
     return dataset if pool_size is None else dataset.subsample_pool(pool_size)
 
 
+POOL_DATA = ("random", "fashion-mnist")
+"""What a benchmark pool can hold. Random pixels are a worst case for some kernels (CPU max
+pooling, BADGE's pruning); Fashion-MNIST is real images of the same shape."""
+
+
+def benchmark_pool(kind: str, size: int, data_dir: Path | None = None) -> Dataset:
+    """A pool of ``size`` MNIST-shaped images of ``kind``, one of :data:`POOL_DATA`."""
+    if kind not in POOL_DATA:
+        raise ValueError(f"pool data must be one of {', '.join(POOL_DATA)}, got {kind!r}")
+    return random_images(size) if kind == "random" else fashion_mnist_pool(size, data_dir)
+
+
 def trained_context(dataset: Dataset, model: str = "lenet", labeled: int = 1000,
                     epochs: int = 2, device: str | None = None, seed: int = 0) -> QueryContext:
     """The context after training ``model`` for ``epochs`` on ``labeled`` random examples."""

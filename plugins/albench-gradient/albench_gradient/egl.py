@@ -122,9 +122,9 @@ def expected_gradient_lengths(model: nn.Module, x: torch.Tensor, squared: bool =
     else:
         with torch.no_grad():
             probs = torch.softmax(model(x), dim=1)
-        labels = torch.arange(probs.shape[1], device=x.device).repeat_interleave(len(x))
-        sq = torch.stack([per_sample_grad_sq_norms(model, x, row, names).double()
-                          for row in labels.view(probs.shape[1], len(x))], dim=1)
+        labels = [torch.full((len(x),), y, device=x.device) for y in range(probs.shape[1])]
+        sq = torch.stack([per_sample_grad_sq_norms(model, x, column, names).double()
+                          for column in labels], dim=1)
     return (probs.double() * (sq if squared else sq.sqrt())).sum(1)
 
 
