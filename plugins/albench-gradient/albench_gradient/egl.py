@@ -21,7 +21,7 @@ from albench.builtin.strategies import top_k
 from albench.types import QueryContext
 
 GRADIENT_FLOATS_PER_CHUNK = 2**24
-"""Per-sample gradients held at once (64 MiB of float32) when choosing the chunk size."""
+"""Per-sample gradient entries held at once (64 MiB of float32) when choosing the chunk size."""
 
 
 def per_sample_grad_sq_norms(model: nn.Module, x: torch.Tensor, labels: torch.Tensor,
@@ -52,12 +52,15 @@ def label_grad_sq_norms(model: nn.Module, x: torch.Tensor
     without materialising per-sample gradients; ``None`` if the model has a layer this does
     not cover.
 
-    One forward pass keeps each layer's inputs ``a_i``; one backward pass, batched over the
-    labels, gives each layer's output gradients ``d_i`` for every label (exact in eval mode,
+    One forward pass keeps each layer's inputs ``a_i``; then one backward pass per label
+    through the kept graph gives each layer's output gradients ``d_i`` (exact in eval mode,
     where examples do not interact; the logits' gradient for label ``y`` is ``p - e_y``).
     A linear layer's weight gradient is ``d_i a_i^T``, so its squared norm is
-    ``|d_i|^2 |a_i|^2``; a convolution's is ``d_i @ unfold(a_i)^T``, formed per example for
-    all labels in one matrix product; biases add ``|d_i summed over positions|^2``.
+    ``|d_i|^2 |a_i|^2``; a convolution's is ``d_i @ unfold(a_i)^T``, one batched matrix
+    product per label with the patches unfolded once; an eval-mode batch norm's scale
+    gradient is ``d_i`` times the normalised input, summed per channel; biases add
+    ``|d_i summed over positions|^2``. (A per-label loop, not ``is_grads_batched``: vmap's
+    batched backward falls back to per-label kernels and copies, and is 1.6x slower.)
     """
     layers = [m for m in model.modules() if list(m.parameters(recurse=False))]
     if not all(_covered(m) for m in layers):
@@ -80,41 +83,75 @@ def label_grad_sq_norms(model: nn.Module, x: torch.Tensor
         return None  # shared layers or sequence inputs: not covered
     probs = torch.softmax(logits.detach(), dim=1)
     n, classes = probs.shape
+    kept = {m: _from_input(m, inputs[m]) for m in layers}
     eye = torch.eye(classes, dtype=probs.dtype, device=probs.device)
-    grads = torch.autograd.grad(logits, [outputs[m] for m in layers],
-                                probs.unsqueeze(0) - eye.unsqueeze(1), is_grads_batched=True)
     total = torch.zeros(classes, n, dtype=torch.float64, device=x.device)
-    for module, d in zip(layers, grads):  # d: (labels, n, *output)
-        a = inputs[module]
-        if isinstance(module, nn.Linear):
-            total += d.pow(2).sum(2).double() * a.pow(2).sum(1).double()
-        else:
-            patches = nn.functional.unfold(a, module.kernel_size, module.dilation,
-                                           module.padding, module.stride)  # (n, P, positions)
-            d = d.flatten(3)  # (labels, n, out channels, positions)
-            rows = d.transpose(0, 1).reshape(n, -1, d.shape[3])
-            weight_grads = torch.bmm(rows, patches.transpose(1, 2)).view(n, classes, -1)
-            total += weight_grads.pow(2).sum(2).T.double()
-            d = d.sum(3)
-        if module.bias is not None:
-            total += d.pow(2).sum(2).double()
+    for y in range(classes):
+        grads = torch.autograd.grad(logits, [outputs[m] for m in layers], probs - eye[y],
+                                    retain_graph=y + 1 < classes)
+        for module, d in zip(layers, grads):
+            total[y] += _layer_sq_norms(module, d, kept[module]).double()
     return probs, total.T
+
+
+BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 
 
 def _covered(module: nn.Module) -> bool:
     if isinstance(module, nn.Linear):
         return True
+    if isinstance(module, BATCH_NORMS):  # in eval mode: a fixed per-channel affine map
+        return not module.training and module.running_mean is not None
     return (type(module) is nn.Conv2d and module.groups == 1
             and module.padding_mode == "zeros" and isinstance(module.padding, tuple))
+
+
+def _from_input(module: nn.Module, a: torch.Tensor) -> torch.Tensor:
+    """What a layer's per-example gradient norms need from its input ``a``: the squared
+    norms (linear), the unfolded patches ``(n, P, positions)`` (convolution) or the
+    normalised input (batch norm)."""
+    if isinstance(module, nn.Linear):
+        return a.pow(2).sum(1)
+    if isinstance(module, nn.Conv2d):
+        return nn.functional.unfold(a, module.kernel_size, module.dilation, module.padding,
+                                    module.stride)
+    shape = (1, -1, *[1] * (a.ndim - 2))
+    return (a - module.running_mean.view(shape)) * torch.rsqrt(
+        module.running_var.view(shape) + module.eps)
+
+
+def _layer_sq_norms(module: nn.Module, d: torch.Tensor, kept: torch.Tensor) -> torch.Tensor:
+    """Each example's squared gradient norm over ``module``'s parameters, from its output
+    gradients ``d`` and :func:`_from_input`'s ``kept``."""
+    n = len(d)
+    if isinstance(module, nn.Linear):
+        sq, summed = d.pow(2).sum(1) * kept, d
+    elif isinstance(module, nn.Conv2d):
+        d = d.flatten(2)  # (n, out channels, positions)
+        sq = torch.linalg.vector_norm(_weight_grads(d, kept), dim=(1, 2)).square()
+        summed = d.sum(2)
+    else:  # batch norm: the scale's gradient is d * normalised input, summed per channel
+        sq = (d * kept).reshape(n, d.shape[1], -1).sum(2).pow(2).sum(1)
+        summed = d.reshape(n, d.shape[1], -1).sum(2)
+    return sq if module.bias is None else sq + summed.pow(2).sum(1)
+
+
+def _weight_grads(d: torch.Tensor, patches: torch.Tensor) -> torch.Tensor:
+    """Per-example convolution weight gradients ``d @ patches^T``, with the operands in
+    their stored orientation (``d`` is positions-major when the model is channels-last)."""
+    if d.stride(1) == 1:
+        return torch.bmm(patches, d.transpose(1, 2))  # (n, P, out channels)
+    return torch.bmm(d, patches.transpose(1, 2))  # (n, out channels, P)
 
 
 def expected_gradient_lengths(model: nn.Module, x: torch.Tensor, squared: bool = True,
                               names: list[str] | None = None) -> torch.Tensor:
     """EGL of each row of the normalised inputs ``x``: ``sum_y p(y|x) * |grad_y|(^2)``.
 
-    Over every parameter of a model built from linear and convolution layers, all labels
-    go through :func:`label_grad_sq_norms` at once; otherwise (other layers, or a subset
-    ``names`` of the parameters) each label takes a ``vmap`` pass.
+    Over every parameter of a model built from linear, convolution and (eval-mode)
+    batch-norm layers, the labels share one forward pass in :func:`label_grad_sq_norms`;
+    otherwise (other layers, or a subset ``names`` of the parameters) each label takes a
+    ``vmap`` pass.
     """
     layerwise = label_grad_sq_norms(model, x) if names is None else None
     if layerwise is not None:

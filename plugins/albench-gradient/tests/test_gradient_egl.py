@@ -45,15 +45,31 @@ def test_per_sample_gradients_match_one_backward_pass_each(trained):
     model.zero_grad(set_to_none=True)
 
 
+def _with_running_stats(model: nn.Module) -> nn.Module:
+    """``model`` with its batch norms' running statistics (and scales) moved off 0 and 1."""
+    generator = torch.Generator().manual_seed(1)
+    for module in model.modules():
+        if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            for tensor in (module.running_mean, module.weight, module.bias):
+                tensor.data = torch.randn(tensor.shape, generator=generator)
+            module.running_var.data = torch.rand(module.running_var.shape, generator=generator) + 0.5
+    return model
+
+
 @pytest.mark.parametrize("model", [
     nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2),
                   nn.Conv2d(4, 6, 3, stride=2, padding=1), nn.Flatten(),
                   nn.Linear(6 * 2 * 2, 5), nn.Tanh(), nn.Linear(5, 3)),
     nn.Sequential(nn.Flatten(), nn.Linear(64, 7, bias=False), nn.ReLU(), nn.Linear(7, 3)),
-], ids=["convnet", "mlp"])
-def test_layerwise_norms_equal_the_vectorised_per_sample_gradients(model):
+    _with_running_stats(nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(64, 5), nn.BatchNorm1d(5), nn.ReLU(), nn.Linear(5, 3))),
+], ids=["convnet", "mlp", "batch-norm"])
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last],
+                         ids=["nchw", "channels-last"])
+def test_layerwise_norms_equal_the_vectorised_per_sample_gradients(model, memory_format):
     x = torch.randn(6, 1, 8, 8, generator=torch.Generator().manual_seed(0))
-    model.eval()
+    model.eval().to(memory_format=memory_format)
     probs, layerwise = label_grad_sq_norms(model, x)
     torch.testing.assert_close(probs, torch.softmax(model(x), dim=1))
     for label in range(3):
@@ -67,10 +83,13 @@ def test_layerwise_norms_equal_the_vectorised_per_sample_gradients(model):
 
 
 def test_layers_without_a_closed_form_fall_back_to_vmap():
-    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 7), nn.BatchNorm1d(7), nn.Linear(7, 3))
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 7), nn.LayerNorm(7), nn.Linear(7, 3))
     model.eval()
     x = torch.randn(5, 1, 8, 8)
     assert label_grad_sq_norms(model, x) is None
+    batch_norm = nn.Sequential(nn.Flatten(), nn.Linear(64, 7), nn.BatchNorm1d(7))
+    assert label_grad_sq_norms(batch_norm.train(), x) is None  # batch statistics mix rows
+    assert label_grad_sq_norms(batch_norm.eval(), x) is not None
     vectorised = expected_gradient_lengths(model, x, names=[n for n, _ in model.named_parameters()])
     torch.testing.assert_close(expected_gradient_lengths(model, x), vectorised)
 
