@@ -94,13 +94,13 @@ def label_grad_sq_norms(model: nn.Module, x: torch.Tensor
     return probs, total.T
 
 
-BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+_BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 
 
 def _covered(module: nn.Module) -> bool:
     if isinstance(module, nn.Linear):
         return True
-    if isinstance(module, BATCH_NORMS):  # in eval mode: a fixed per-channel affine map
+    if isinstance(module, _BATCH_NORMS):  # in eval mode: a fixed per-channel affine map
         return not module.training and module.running_mean is not None
     return (type(module) is nn.Conv2d and module.groups == 1
             and module.padding_mode == "zeros" and isinstance(module.padding, tuple))
