@@ -178,6 +178,7 @@ def iter_rounds(run: PreparedRun, record: RunRecord,
     gives exactly the numbers an uninterrupted run would.
     """
     spec, dataset, trainer = run.spec, run.dataset, run.trainer
+    device = environment(trainer.device)["device"]
     labeled = np.asarray(record.labeled_idx, dtype=np.int64)
     if record.dataset_revision != dataset.revision:
         raise ValueError(f"{spec.label}: stored record was made on dataset revision "
@@ -213,6 +214,6 @@ def iter_rounds(run: PreparedRun, record: RunRecord,
             round=round_, labeled=len(labeled), accuracy=accuracy,
             val_accuracy=fit.val_accuracy, epochs=fit.epochs_run, queried=queried.tolist(),
             queried_class_counts=class_counts(dataset, queried) if len(queried) else [],
-            train_seconds=fit.seconds, query_seconds=query_seconds,
+            train_seconds=fit.seconds, query_seconds=query_seconds, device=device,
         )
         labeled = np.concatenate([labeled, queried])

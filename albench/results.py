@@ -23,7 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from albench.spec import RunSpec
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2 added each round's ``device``; records of schema 1 are read and upgraded on save."""
 DB_NAME = "albench.sqlite"
 
 
@@ -53,6 +54,8 @@ class RoundRecord(BaseModel):
     queried_class_counts: list[int] = Field(default_factory=list)
     train_seconds: float = Field(ge=0)
     query_seconds: float = Field(ge=0)
+    device: str | None = None
+    """Where the round ran, as in the environment (``None`` in schema-1 records)."""
 
 
 class PluginRef(BaseModel):
@@ -68,12 +71,14 @@ class RunRecord(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1, 2] = SCHEMA_VERSION
     run_id: str
     status: Literal["running", "complete", "failed"]
     spec: RunSpec
     plugins: dict[str, PluginRef]
     environment: dict[str, str]
+    """The software and device the run started on (a resumed run's rounds name their own
+    ``device``)."""
     dataset_revision: str
     initial_labeled_idx: list[int]
     initial_class_counts: list[int]
@@ -187,6 +192,7 @@ class ResultStore:
     def save(self, record: RunRecord) -> None:
         """Insert or replace one record, atomically."""
         record.updated_at = now()
+        record.schema_version = SCHEMA_VERSION  # its new rounds are of this schema
         self._write(record)
 
     def _write(self, record: RunRecord) -> None:
@@ -208,7 +214,7 @@ class ResultStore:
                      schema_version = excluded.schema_version, record = excluded.record,
                      updated_at = excluded.updated_at""",
                 (record.run_id, record.spec.suite, record.spec.strategy, record.spec.seed,
-                 record.status, SCHEMA_VERSION, text, record.updated_at))
+                 record.status, record.schema_version, text, record.updated_at))
 
     def records(self, suite: str | None = None) -> Iterator[RunRecord]:
         """Every stored record (of one suite), in run-id order."""

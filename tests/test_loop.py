@@ -80,11 +80,17 @@ def test_resume_after_crash_gives_identical_results(tiny_suite, tmp_path):
             break
     stored = store.get(spec.run_id)
     assert stored.status == "running" and len(stored.rounds) == 2
+    for rnd in stored.rounds:  # as if the first rounds ran on another machine
+        rnd.device = "cuda:0 (elsewhere)"
+    store.save(stored)
 
     summary = run_specs([spec], store, LocalExecutor(), device="cpu", progress=False)
     assert summary.completed == [spec.run_id]
     resumed = store.get(spec.run_id)
     assert resumed.status == "complete"
+    devices = [r.device for r in resumed.rounds]
+    assert devices[:2] == ["cuda:0 (elsewhere)"] * 2
+    assert devices[2:] == [resumed.environment["device"]] * (len(devices) - 2)
     assert [r.accuracy for r in resumed.rounds] == [r.accuracy for r in uninterrupted.rounds]
     assert [r.queried for r in resumed.rounds] == [r.queried for r in uninterrupted.rounds]
 

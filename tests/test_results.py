@@ -6,7 +6,14 @@ import sqlite3
 import pytest
 
 from albench.executors import Job, LocalExecutor
-from albench.results import RecordError, ResultStore, StoreBusyError, parse_record, read_store
+from albench.results import (
+    SCHEMA_VERSION,
+    RecordError,
+    ResultStore,
+    StoreBusyError,
+    parse_record,
+    read_store,
+)
 from albench.runner import run_specs
 from albench.spec import load_suite
 
@@ -32,12 +39,34 @@ def test_record_round_trips(stored):
     assert parse_record(record.model_dump_json()) == record
     assert {"albench", "torch", "python"} <= set(record.environment)
     assert record.plugins["strategy"].name == "random"
+    assert [r.device for r in record.rounds] == \
+        [record.environment["device"]] * len(record.rounds)
+    assert record.schema_version == SCHEMA_VERSION
+
+
+def test_schema_1_records_are_read_and_upgraded_when_saved(stored):
+    store, spec = stored
+    data = _raw(store, spec.run_id)
+    data["schema_version"] = 1
+    for rnd in data["rounds"]:
+        del rnd["device"]
+    with sqlite3.connect(store.path) as db:
+        db.execute("UPDATE runs SET record = ?, schema_version = 1 WHERE run_id = ?",
+                   (json.dumps(data), spec.run_id))
+    record = store.get(spec.run_id)
+    assert record.schema_version == 1 and {r.device for r in record.rounds} == {None}
+    store.save(record)
+    assert _raw(store, spec.run_id)["schema_version"] == SCHEMA_VERSION
+    with sqlite3.connect(store.path) as db:
+        column = db.execute("SELECT schema_version FROM runs WHERE run_id = ?",
+                            (spec.run_id,)).fetchone()[0]
+    assert column == SCHEMA_VERSION
 
 
 def test_newer_schema_is_refused_with_upgrade_hint(stored):
     store, spec = stored
     data = _raw(store, spec.run_id)
-    data["schema_version"] = 2
+    data["schema_version"] = SCHEMA_VERSION + 1
     with pytest.raises(RecordError, match="newer albench.*upgrade"):
         parse_record(json.dumps(data))
 
