@@ -266,3 +266,17 @@ def test_strategy_options_tell_runs_apart(tmp_path):
     assert board.strategies == ['bald {"passes":100}', 'bald {"passes":20}']
     text = write_leaderboard(store, "toy", tmp_path / "lb", plots=False).read_text()
     assert '| 1 | bald {"passes":100} | 2 |' in text
+
+
+def test_leaderboard_says_where_rounds_ran(tmp_path):
+    store = ResultStore(tmp_path / "results")
+    for seed in range(2):
+        record = make_record("random", seed, curve(0.5, seed), QUERIES)
+        record.environment = {"device": "cpu (test CPU)"}  # rounds without one ran here
+        if seed == 1:  # resumed elsewhere after two rounds
+            record.rounds[2].device = record.rounds[3].device = "cuda:0 (test GPU)"
+        store.save(record)
+    text = write_leaderboard(store, "toy", tmp_path / "lb", plots=False).read_text()
+    assert "Ran on: cpu (test CPU) (6 rounds), cuda:0 (test GPU) (2 rounds)." in text
+    assert set(load_board(store, "toy").rounds["device"]) == {"cpu (test CPU)",
+                                                              "cuda:0 (test GPU)"}

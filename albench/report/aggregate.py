@@ -144,13 +144,14 @@ def _main_protocols(runs: pd.DataFrame) -> dict[str, str]:
 
 
 ROUND_COLUMNS = ["setting", "strategy", "seed", "run_id", "round", "labeled", "accuracy",
-                 "train_seconds", "query_seconds", "label_entropy", "max_entropy",
+                 "train_seconds", "query_seconds", "device", "label_entropy", "max_entropy",
                  "queried_counts"]
 
 
 def rounds_table(records: list[RunRecord], labels: dict[str, str] | None = None
                  ) -> pd.DataFrame:
-    """One row per round: accuracy, timings and the label entropy of the queries so far.
+    """One row per round: accuracy, timings, device and the label entropy of the queries so
+    far (a round stored without its device, from schema 1, ran where its run started).
 
     ``queried_counts`` (a tuple per row) is the class histogram of every label queried
     before the round was trained, i.e. the labelled set minus the random initial set.
@@ -171,6 +172,7 @@ def rounds_table(records: list[RunRecord], labels: dict[str, str] | None = None
                 "seed": record.spec.seed, "run_id": record.run_id, "round": rnd.round,
                 "labeled": rnd.labeled, "accuracy": rnd.accuracy,
                 "train_seconds": rnd.train_seconds, "query_seconds": rnd.query_seconds,
+                "device": rnd.device or record.environment.get("device", "unknown"),
                 "label_entropy": float(entropy), "max_entropy": float(np.log(num_classes)),
                 "queried_counts": tuple(int(c) for c in histogram),
             })

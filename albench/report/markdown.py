@@ -164,6 +164,9 @@ def _setting(board: Board, setting: str, summary: pd.DataFrame, ranks: pd.DataFr
     lines += [f"Protocol: {md(protocol)}.", ""]
     if rounds.empty:
         return lines + ["No complete runs.", ""]
+    devices = rounds["device"].value_counts()
+    lines += ["Ran on: " + ", ".join(f"{md(device)} ({count} rounds)" for device, count
+                                     in sorted(devices.items())) + ".", ""]
     runs = summary[summary["setting"] == setting]
     rank = ranks[ranks["setting"] == setting].set_index("strategy")["rank"]
     budgets = budget_rounds(int(rounds["round"].max()))
