@@ -147,11 +147,18 @@ def environment(device) -> dict[str, str]:
 
     from albench import __version__
 
-    device = torch.device(device)
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else _cpu_name()
     return {"albench": __version__, "python": platform.python_version(),
             "torch": torch.__version__, "numpy": np.__version__,
-            "platform": platform.platform(), "device": f"{device} ({name or 'unknown'})"}
+            "platform": platform.platform(), "device": device_label(device)}
+
+
+def device_label(device) -> str:
+    """``device`` with its hardware name, e.g. ``cuda:0 (NVIDIA H200)``."""
+    import torch
+
+    device = torch.device(device)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else _cpu_name()
+    return f"{device} ({name or 'unknown'})"
 
 
 def _cpu_name() -> str:
@@ -178,7 +185,7 @@ def iter_rounds(run: PreparedRun, record: RunRecord,
     gives exactly the numbers an uninterrupted run would.
     """
     spec, dataset, trainer = run.spec, run.dataset, run.trainer
-    device = environment(trainer.device)["device"]
+    device = device_label(trainer.device)
     labeled = np.asarray(record.labeled_idx, dtype=np.int64)
     if record.dataset_revision != dataset.revision:
         raise ValueError(f"{spec.label}: stored record was made on dataset revision "

@@ -158,11 +158,11 @@ class Dfal:
         if candidates is not None and candidates < 2:
             raise ValueError(f"dfal: candidates must be at least 2 (the label and one rival), "
                              f"got {candidates}")
-        self.candidates = candidates
         if overshoot < 0:
             raise ValueError(f"dfal: overshoot must be non-negative, got {overshoot}")
         self.max_iter, self.overshoot = max_iter, overshoot
         self.max_rounds, self.chunk_size = max_rounds, chunk_size
+        self.candidates = candidates
 
     def select(self, context: QueryContext, budget: int) -> np.ndarray:
         distances, crossed = self.perturbations(context, context.unlabeled_idx, budget)
