@@ -7,7 +7,7 @@ import json
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -22,6 +22,8 @@ class RunSpec(BaseModel):
     """Every setting of one run: identical specs give identical results."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    late_fields: ClassVar[frozenset[str]] = frozenset()
+    """Fields added after records existed; see :func:`identity`."""
 
     suite: str
     suite_version: int = 1
@@ -42,8 +44,7 @@ class RunSpec(BaseModel):
     @property
     def run_id(self) -> str:
         """Stable identifier: a hash of the canonical JSON of the spec."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True,
-                               separators=(",", ":"))
+        canonical = json.dumps(identity(self), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     @property
@@ -54,6 +55,28 @@ class RunSpec(BaseModel):
     @property
     def label(self) -> str:
         return f"{self.suite}:{self.setting}:{self.strategy}:seed{self.seed}"
+
+
+def identity(model: BaseModel) -> dict[str, Any]:
+    """``model`` as JSON data for hashing into a run id.
+
+    A field added to a spec model after records exist is listed in the model's
+    ``late_fields`` and given a default that means the old behaviour; while it holds that
+    default it is left out here, so every earlier run keeps its id.
+    """
+    data = model.model_dump(mode="json")
+    _drop_late_defaults(model, data)
+    return data
+
+
+def _drop_late_defaults(model: BaseModel, data: dict[str, Any]) -> None:
+    late = getattr(model, "late_fields", frozenset())
+    for name, field in type(model).model_fields.items():
+        value = getattr(model, name)
+        if isinstance(value, BaseModel):
+            _drop_late_defaults(value, data[name])
+        elif name in late and value == field.get_default(call_default_factory=True):
+            del data[name]
 
 
 class Setting(BaseModel):

@@ -6,7 +6,7 @@ import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import torch
@@ -28,6 +28,8 @@ class TrainingConfig(BaseModel):
     """How every model is trained; part of each run's spec."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    late_fields: ClassVar[frozenset[str]] = frozenset()
+    """Fields added after records existed (see :func:`albench.spec.identity`)."""
 
     epochs: int = Field(50, ge=1)
     batch_size: int = Field(32, ge=1)

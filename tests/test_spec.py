@@ -1,0 +1,35 @@
+from typing import ClassVar
+
+from pydantic import BaseModel
+
+from albench.spec import RunSpec, identity
+from albench.training import TrainingConfig
+
+
+def _spec(**training) -> RunSpec:
+    return RunSpec(suite="s", dataset="digits", model="mlp", strategy="random",
+                   training=TrainingConfig(**training), initial_labeled=10, batch_size=5,
+                   rounds=2, seed=0)
+
+
+class _Inner(BaseModel):
+    late_fields: ClassVar[frozenset[str]] = frozenset({"added"})
+    kept: int = 1
+    added: int = 0
+
+
+class _Outer(BaseModel):
+    late_fields: ClassVar[frozenset[str]] = frozenset({"extra"})
+    inner: _Inner = _Inner()
+    extra: str | None = None
+
+
+def test_late_fields_at_their_default_leave_the_identity_unchanged():
+    assert identity(_Outer()) == {"inner": {"kept": 1}}
+    assert identity(_Outer(extra="x", inner=_Inner(added=2))) == {
+        "inner": {"kept": 1, "added": 2}, "extra": "x"}
+
+
+def test_run_id_depends_on_every_setting():
+    assert _spec().run_id == _spec().run_id
+    assert _spec().run_id != _spec(epochs=7).run_id
