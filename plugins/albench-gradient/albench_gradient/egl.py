@@ -1,10 +1,11 @@
 """Expected gradient length (EGL): query the examples whose label would change the model most.
 
-The seed's definition: for each unlabelled ``x``, the expectation over the model's predicted
-label distribution ``p(y|x)`` of the length of the cross-entropy gradient with respect to
-the model's parameters, had ``y`` been the true label. The seed's Keras code uses the
+Per-example expected gradient length: for each unlabelled ``x``, the expectation over the
+model's predicted label distribution ``p(y|x)`` of the length of the cross-entropy gradient
+with respect to the model's parameters, had ``y`` been the true label. The default is the
 *squared* length (sum of squared gradient entries); ``squared=False`` gives the plain norm
-of Settles et al.
+of Settles et al. The DAL study computed something else, a gradient per chunk of 100
+examples: see :mod:`albench_gradient.egl_study`.
 """
 
 from __future__ import annotations
@@ -186,7 +187,7 @@ def last_layer_egl(embeddings: np.ndarray, head: nn.Linear, squared: bool = True
 class ExpectedGradientLength:
     """Query the examples with the largest expected gradient length.
 
-    ``parameters="all"`` (the seed's choice) uses per-sample gradients of every parameter,
+    ``parameters="all"`` (the default) uses per-sample gradients of every parameter,
     computed in chunks of ``chunk_size`` examples (chosen from the parameter count when
     ``None``); ``"last"`` uses the final layer only, in closed form, which is far cheaper.
     """
