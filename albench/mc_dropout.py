@@ -1,7 +1,9 @@
 """MC dropout with one mask per pass, shared by every example, computed chunk by chunk.
 
 Each of the ``passes`` stochastic passes is one network drawn from the dropout posterior
-(a "consistent" mask, as BatchBALD's joint estimate requires). Everything before the first
+(a "consistent" mask, as BatchBALD's joint estimate requires). ``masks="per-example"``
+instead draws an independent mask for every example in every pass, as Keras's dropout in
+training mode does (the DAL study's Bayesian strategies). Everything before the first
 dropout layer is deterministic, so it runs once per example: the first dropout layer
 repeats its input ``passes`` times and each dropout layer applies the pass's mask. For a
 conv net whose only dropout sits in its dense layers this is about ``passes`` times faster
@@ -12,7 +14,7 @@ around dropout) falls back to repeating the input itself.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Literal, Self
 
 import numpy as np
 import torch
@@ -28,18 +30,27 @@ ROWS = 32768
 take ``ROWS × width × 4`` bytes (32 MB for a width of 256)."""
 
 _SUPPORTED = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d)
+MASKS = ("per-pass", "per-example")
+
+Masks = Literal["per-pass", "per-example"]
 
 
 class ConsistentMCDropout:
     """Context manager: ``proba(x)`` gives ``(passes, len(x), C)`` softmax outputs.
 
-    Masks are drawn from ``seed`` on first use and reused for every later chunk, so a pool
-    scored in chunks sees the same ``passes`` networks throughout.
+    Per pass, masks are drawn from ``seed`` on first use and reused for every later chunk,
+    so a pool scored in chunks sees the same ``passes`` networks throughout. Per example,
+    every chunk draws fresh masks from the same generator, so the masks depend on ``seed``
+    and the chunk sizes.
     """
 
-    def __init__(self, model: nn.Module, passes: int, seed: int, strategy: str):
+    def __init__(self, model: nn.Module, passes: int, seed: int, strategy: str,
+                 masks: Masks = "per-pass"):
         if passes < 1:
             raise ValueError(f"{strategy}: passes must be at least 1, got {passes}")
+        if masks not in MASKS:
+            raise ValueError(f"{strategy}: masks must be 'per-pass' or 'per-example', "
+                             f"got {masks!r}")
         layers = [m for m in model.modules() if isinstance(m, nn.modules.dropout._DropoutNd)]
         if not layers:
             raise ValueError(f"{strategy} uses MC dropout and needs a model with dropout "
@@ -50,6 +61,7 @@ class ConsistentMCDropout:
             raise ValueError(f"{strategy}: MC dropout supports nn.Dropout and "
                              f"nn.Dropout1d/2d/3d, not {', '.join(unsupported)}")
         self.model, self.passes, self.seed, self.layers = model, passes, seed, layers
+        self.per_example = masks == "per-example"
         self.share_prefix = True
         self._masks: list[torch.Tensor] = []  # by call order within one forward
         self._generator: torch.Generator | None = None
@@ -106,10 +118,12 @@ class ConsistentMCDropout:
         features = x.shape[1:]
         if type(module) is not nn.Dropout:  # channel-wise: one draw per channel
             features = (x.shape[1],) + (1,) * (x.ndim - 2)
-        keep = torch.rand((self.passes, 1, *features), generator=self._generator,
+        examples = len(x) // self.passes if self.per_example else 1
+        keep = torch.rand((self.passes, examples, *features), generator=self._generator,
                           device=x.device) >= module.p
         mask = keep.to(x.dtype) / (1.0 - module.p) if module.p < 1 else keep.to(x.dtype)
-        self._masks.append(mask)
+        if not self.per_example:
+            self._masks.append(mask)
         return mask
 
 
@@ -120,23 +134,25 @@ def chunk_size(passes: int, device: torch.device) -> int:
     return max(1, min(ROWS // passes, inference_batch_size(device)))
 
 
-def mc_dropout_chunks(context: QueryContext, idx: np.ndarray, passes: int, strategy: str):
+def mc_dropout_chunks(context: QueryContext, idx: np.ndarray, passes: int, strategy: str,
+                      masks: Masks = "per-pass"):
     """Yield ``(start, probs)`` over ``idx`` in chunks; ``probs`` is ``(passes, chunk, C)``.
 
     One seed, drawn from ``context.rng``, fixes the masks for the whole pool.
     """
     seed = int(context.rng.integers(2**31))
     step = chunk_size(passes, context.device)
-    with ConsistentMCDropout(context.model, passes, seed, strategy) as mc:
+    with ConsistentMCDropout(context.model, passes, seed, strategy, masks) as mc:
         for start in range(0, len(idx), step):
             x = context.pool_inputs(idx[start:start + step]).to(context.device)
             yield start, mc.proba(x)
 
 
 def mc_dropout_scores(context: QueryContext, idx: np.ndarray, passes: int,
-                      score: Callable[[np.ndarray], np.ndarray], strategy: str) -> np.ndarray:
+                      score: Callable[[np.ndarray], np.ndarray], strategy: str,
+                      masks: Masks = "per-pass") -> np.ndarray:
     """``score`` of each example's MC-dropout probabilities, never holding the whole pool's."""
     out = np.empty(len(idx))
-    for start, probs in mc_dropout_chunks(context, idx, passes, strategy):
+    for start, probs in mc_dropout_chunks(context, idx, passes, strategy, masks):
         out[start:start + probs.shape[1]] = score(probs)
     return out

@@ -182,17 +182,18 @@ class Trainer:
         return float((predicted == np.asarray(y)).mean())
 
     def mc_dropout_proba(self, model: nn.Module, x_raw: np.ndarray, passes: int,
-                         seed: int) -> np.ndarray:
+                         seed: int, masks: str = "per-pass") -> np.ndarray:
         """``passes`` forward passes with dropout active: array ``(passes, n, C)``.
 
-        Each pass is one network (one dropout mask shared by every example), drawn from
-        ``seed``; see :mod:`albench.mc_dropout`.
+        Each pass is one network (one dropout mask shared by every example), or with
+        ``masks="per-example"`` a fresh mask per example, drawn from ``seed``; see
+        :mod:`albench.mc_dropout`.
         """
         from albench.mc_dropout import ConsistentMCDropout, chunk_size
 
         out = np.empty((passes, len(x_raw), self.dataset.num_classes), dtype=np.float32)
         step = chunk_size(passes, self.device)
-        with ConsistentMCDropout(model, passes, seed, "MC dropout") as mc:
+        with ConsistentMCDropout(model, passes, seed, "MC dropout", masks) as mc:
             for start in range(0, len(x_raw), step):
                 x = self.dataset.inputs(x_raw[start:start + step]).to(self.device)
                 out[:, start:start + len(x)] = mc.proba(x)

@@ -149,10 +149,13 @@ class QueryContext:
         """Penultimate-layer embeddings ``(len(idx), d)``."""
         return self.trainer.embed(model or self.model, self.dataset.x_pool[idx])
 
-    def mc_dropout_proba(self, idx: np.ndarray, passes: int) -> np.ndarray:
-        """``passes`` stochastic forward passes with dropout on: ``(passes, len(idx), C)``."""
+    def mc_dropout_proba(self, idx: np.ndarray, passes: int,
+                         masks: str = "per-pass") -> np.ndarray:
+        """``passes`` stochastic forward passes with dropout on: ``(passes, len(idx), C)``;
+        one mask per pass, or ``masks="per-example"`` for a fresh one per example."""
         seed = int(self.rng.integers(2**31))
-        return self.trainer.mc_dropout_proba(self.model, self.dataset.x_pool[idx], passes, seed)
+        return self.trainer.mc_dropout_proba(self.model, self.dataset.x_pool[idx], passes, seed,
+                                             masks)
 
     def train_model(self, idx: np.ndarray, labels: np.ndarray | None = None,
                     seed: int | None = None) -> nn.Module:

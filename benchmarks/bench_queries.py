@@ -13,6 +13,7 @@ kernels: CPU max pooling and BADGE's pruning both run slower on them than on rea
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import torch
@@ -23,10 +24,11 @@ from albench.testing.bench import POOL_DATA, benchmark_pool, timed_select, train
 from benchmarks.conftest import PeakMemory, matmul_gflops
 
 
-def timed_query(name: str, context, budget: int, limit: float) -> tuple[float, float, float]:
+def timed_query(name: str, context, budget: int, limit: float, options: dict | None = None
+                ) -> tuple[float, float, float]:
     """Seconds, peak host MB and peak device MB of one ``select`` call (which returns host
     indices, so the device's work is done when it returns)."""
-    strategy = get_plugins().get("strategies", name).factory()
+    strategy = get_plugins().get("strategies", name).factory(**(options or {}))
     cuda = context.device.type == "cuda"
     if cuda:
         torch.cuda.synchronize()
@@ -48,6 +50,9 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per query")
     parser.add_argument("-s", "--strategy", action="append", help="default: every one")
+    parser.add_argument("-o", "--options", action="append", default=[], metavar="NAME=JSON",
+                        help='a further row: strategy NAME with these options, e.g. '
+                             'bald=\'{"masks": "per-example"}\'')
     parser.add_argument("--pool-data", choices=POOL_DATA, default="random",
                         help="random 28x28 pixels (default) or Fashion-MNIST's training set")
     parser.add_argument("--data", type=Path, help="Fashion-MNIST's data root (default: "
@@ -55,7 +60,10 @@ def main() -> None:
     args = parser.parse_args()
 
     names = args.strategy or get_plugins().names("strategies")
-    names = ["entropy"] + [n for n in names if n != "entropy"]
+    rows = [("entropy", {})] + [(n, {}) for n in names if n != "entropy"]
+    for item in args.options:
+        name, _, options = item.partition("=")
+        rows.append((name, json.loads(options)))
     print(f"torch {torch.__version__} on {args.device}"
           + (f" ({torch.cuda.get_device_name()})" if args.device == "cuda" else ""))
     print(f"float32 matmul: {matmul_gflops(device=args.device):.0f} GFLOP/s")
@@ -66,15 +74,16 @@ def main() -> None:
     print("| strategy | seconds | × entropy | peak host MB | peak device MB |")
     print("| --- | ---: | ---: | ---: | ---: |")
     entropy_seconds = None
-    for name in names:
+    for name, options in rows:
+        label = f"{name} {json.dumps(options)}" if options else name
         try:
             seconds, host_mb, device_mb = timed_query(name, context, args.budget,
-                                                      args.time_limit)
+                                                      args.time_limit, options)
         except StrategyError as exc:
-            print(f"| {name} | — | — | — | — |  <!-- {exc} -->", flush=True)
+            print(f"| {label} | — | — | — | — |  <!-- {exc} -->", flush=True)
             continue
         entropy_seconds = entropy_seconds or seconds
-        print(f"| {name} | {seconds:.2f} | {seconds / entropy_seconds:.1f} | {host_mb:.0f} "
+        print(f"| {label} | {seconds:.2f} | {seconds / entropy_seconds:.1f} | {host_mb:.0f} "
               f"| {device_mb:.0f} |", flush=True)
 
 

@@ -7,8 +7,8 @@ from albench_bald.strategies import BatchBALD, MCDropoutSampling
 
 
 def _rule(name: str, score, default_passes: int):
-    def factory(passes: int = default_passes) -> MCDropoutSampling:
-        return MCDropoutSampling(name, score, passes)
+    def factory(passes: int = default_passes, masks: str = "per-pass") -> MCDropoutSampling:
+        return MCDropoutSampling(name, score, passes, masks)
 
     factory.__name__ = name
     return factory
@@ -18,9 +18,11 @@ def _rule(name: str, score, default_passes: int):
 def albench_register_strategies(register):
     register("bayesian-least-confidence", _rule("bayesian-least-confidence",
                                                  bayesian_least_confidence, 20),
-             "lowest top-class probability of the mean MC-dropout prediction (passes=20)")
+             "lowest top-class probability of the mean MC-dropout prediction (passes=20; "
+             "masks='per-example' for the DAL study's masks)")
     register("bayesian-entropy", _rule("bayesian-entropy", bayesian_entropy, 100),
-             "highest entropy of the mean MC-dropout prediction (passes=100)")
+             "highest entropy of the mean MC-dropout prediction (passes=100; "
+             "masks='per-example' for the DAL study's masks)")
     register("bald", _rule("bald", bald, 100),
              "highest mutual information between label and weights (passes=100)")
     register("variation-ratios", _rule("variation-ratios", variation_ratios, 20),

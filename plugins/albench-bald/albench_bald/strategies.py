@@ -7,23 +7,30 @@ from collections.abc import Callable
 import numpy as np
 
 from albench.builtin.strategies import top_k
-from albench.mc_dropout import mc_dropout_chunks, mc_dropout_scores
+from albench.mc_dropout import MASKS, mc_dropout_chunks, mc_dropout_scores
 from albench.types import QueryContext
 from albench_bald.scores import bald, batchbald_select
 
 
 class MCDropoutSampling:
-    """The examples with the highest score of ``passes`` MC-dropout predictions."""
+    """The examples with the highest score of ``passes`` MC-dropout predictions, with one
+    dropout mask per pass or (``masks="per-example"``, the DAL study's) per example."""
 
-    def __init__(self, name: str, score: Callable[[np.ndarray], np.ndarray], passes: int):
+    def __init__(self, name: str, score: Callable[[np.ndarray], np.ndarray], passes: int,
+                 masks: str = "per-pass"):
         if passes < 1:
             raise ValueError(f"{name}: passes must be at least 1, got {passes}")
-        self.name, self.score, self.passes = name, score, passes
+        if masks not in MASKS:
+            raise ValueError(f"{name}: masks must be 'per-pass' or 'per-example', "
+                             f"got {masks!r}")
+        self.name, self.score, self.passes, self.masks = name, score, passes, masks
+
+    def scores(self, context: QueryContext) -> np.ndarray:
+        return mc_dropout_scores(context, context.unlabeled_idx, self.passes, self.score,
+                                 self.name, self.masks)
 
     def select(self, context: QueryContext, budget: int) -> np.ndarray:
-        scores = mc_dropout_scores(context, context.unlabeled_idx, self.passes, self.score,
-                                   self.name)
-        return top_k(scores, context.unlabeled_idx, budget)
+        return top_k(self.scores(context), context.unlabeled_idx, budget)
 
 
 class BatchBALD:

@@ -157,3 +157,56 @@ def test_batchbald_taking_every_candidate_skips_the_greedy_search(context, monke
     assert len(calls) == 1
     top = factory("bald")(passes=6).select(fresh(), 8)
     assert set(whole) == set(top) and set(greedy) < set(top)
+
+
+def test_per_example_masks_differ_across_examples_and_follow_the_seed(context):
+    x = context.pool_inputs(np.array([3, 3, 3, 3]))  # one example, four times
+
+    def proba(seed):
+        with ConsistentMCDropout(context.model, 6, seed=seed, strategy="t",
+                                 masks="per-example") as mc:
+            return mc.proba(x)
+
+    probs = proba(1)
+    assert probs.shape == (6, 4, context.num_classes)
+    for t in range(6):  # within a pass, the same input sees different masks
+        assert not np.allclose(probs[t, 0], probs[t, 1])
+    np.testing.assert_array_equal(probs, proba(1))
+    assert not np.allclose(probs, proba(2))
+    with ConsistentMCDropout(context.model, 6, seed=1, strategy="t") as mc:
+        shared = mc.proba(x)
+    np.testing.assert_array_equal(shared[:, 0], shared[:, 1])
+
+
+def test_per_example_masks_keep_with_probability_one_minus_p():
+    model = nn.Sequential(nn.Dropout(0.3))
+    model.head = nn.Identity()
+    x = torch.ones(500, 40)
+    with ConsistentMCDropout(model, 3, seed=0, strategy="t", masks="per-example") as mc:
+        mc._forward(x, repeat_at_dropout=True)
+        mask = mc._mask(0, model[0], x.repeat(3, 1))
+    kept = (mask > 0).float()
+    assert kept.shape == (3, 500, 40)
+    assert abs(kept.mean().item() - 0.7) < 0.01
+    assert kept[:, 0].ne(kept[:, 1]).any()
+    assert mask.max().item() == pytest.approx(1 / 0.7)
+
+
+@pytest.mark.parametrize("name", ["bayesian-least-confidence", "bayesian-entropy"])
+def test_per_example_rules_conform_and_reproduce(name, context):
+    check_strategy(factory(name), name=name, masks="per-example", **FAST)
+    strategy = factory(name)(passes=4, masks="per-example")
+    runs = [strategy.select(replace(context, rng=np.random.default_rng(5)), 5) for _ in range(2)]
+    assert runs[0].tolist() == runs[1].tolist()
+
+
+def test_unknown_masks_are_refused():
+    with pytest.raises(ValueError, match="bald: masks must be"):
+        factory("bald")(masks="per-batch")
+
+
+def test_trainer_mc_dropout_proba_takes_per_example_masks(context):
+    x_raw = context.dataset.x_pool[[3, 3]]
+    probs = context.trainer.mc_dropout_proba(context.model, x_raw, 4, seed=0,
+                                             masks="per-example")
+    assert not np.allclose(probs[:, 0], probs[:, 1])
