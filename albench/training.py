@@ -10,7 +10,7 @@ from typing import ClassVar, Literal
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import nn
 
 from albench.types import Dataset
@@ -28,7 +28,7 @@ class TrainingConfig(BaseModel):
     """How every model is trained; part of each run's spec."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    late_fields: ClassVar[frozenset[str]] = frozenset()
+    late_fields: ClassVar[frozenset[str]] = frozenset({"checkpoint", "l2_kernels"})
     """Fields added after records existed (see :func:`albench.spec.identity`)."""
 
     epochs: int = Field(50, ge=1)
@@ -39,6 +39,22 @@ class TrainingConfig(BaseModel):
     val_fraction: float = Field(0.2, ge=0, lt=1)
     patience: int | None = Field(None, ge=1)
     """Stop after this many epochs without a better validation accuracy (None: all epochs)."""
+    checkpoint: Literal["best", "study"] = "best"
+    """Which epoch's weights are kept: ``best``, the first with the highest validation
+    accuracy (ties to the lower loss); ``study``, the DAL study's rule: the last epoch whose
+    accuracy is at least every earlier kept one's, counting only epochs after the 51st
+    (the last epoch's weights if training is shorter)."""
+    l2_kernels: float = Field(0.0, ge=0)
+    """Keras-style L2 penalty ``l2_kernels * sum(w**2)`` on every convolution and linear
+    weight except the model's ``head`` (gradient ``2 * l2_kernels * w``, before Adam),
+    as the study's ``kernel_regularizer=l2(...)``; biases and batch norm are left alone."""
+
+    @model_validator(mode="after")
+    def _study_checkpoint_without_patience(self):
+        if self.checkpoint == "study" and self.patience is not None:
+            raise ValueError("checkpoint 'study' keeps no epoch before the 52nd, so patience "
+                             "would stop training first; set patience to None")
+        return self
 
 
 @dataclass
@@ -49,11 +65,34 @@ class FitResult:
     seconds: float
 
 
+STUDY_CHECKPOINT_DELAY = 50
+"""The study's ``DelayedModelCheckpoint(delay=50)``: it keeps epochs whose 0-based index
+exceeds 50."""
+
+
+def keeps_epoch(rule: str, epoch: int, key: tuple[float, float],
+                best: tuple[float, float] | None) -> bool:
+    """Whether epoch ``epoch`` (0-based), with validation ``key`` ``(accuracy, -loss)``,
+    replaces the weights kept so far (whose key is ``best``; None: nothing kept yet)."""
+    if rule == "study":
+        return epoch > STUDY_CHECKPOINT_DELAY and (best is None or key[0] >= best[0])
+    return best is None or key > best
+
+
 def pick_device(requested: str = "auto") -> torch.device:
     """CUDA when present (or requested), else the CPU."""
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(requested)
+
+
+def l2_kernel_names(model: nn.Module) -> set[str]:
+    """Names of the parameters ``l2_kernels`` applies to: the weights of every convolution
+    and linear layer except the model's ``head``."""
+    head = getattr(model, "head", None)
+    return {f"{name}.weight" if name else "weight"
+            for name, module in model.named_modules()
+            if isinstance(module, (nn.Linear, nn.modules.conv._ConvNd)) and module is not head}
 
 
 def has_dropout(model: nn.Module) -> bool:
@@ -122,7 +161,7 @@ class Trainer:
                 if n_val == 0:
                     continue
                 key = self._val_key(model, x_all, y_all, val)
-                if best_key is None or key > best_key:
+                if keeps_epoch(cfg.checkpoint, epoch, key, best_key):
                     best_key, since_best = key, 0
                     best_state = copy.deepcopy(model.state_dict())
                 else:
@@ -147,10 +186,18 @@ class Trainer:
 
     def _optimizer(self, model: nn.Module) -> torch.optim.Optimizer:
         cfg = self.config
+        params = model.parameters()
+        if cfg.l2_kernels:
+            kernels = l2_kernel_names(model)
+            named = dict(model.named_parameters())
+            params = [
+                {"params": [p for n, p in named.items() if n in kernels],
+                 "weight_decay": cfg.weight_decay + 2 * cfg.l2_kernels},
+                {"params": [p for n, p in named.items() if n not in kernels]},
+            ]
         if cfg.optimizer == "adam":
-            return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=0.9,
-                               weight_decay=cfg.weight_decay)
+            return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
 
     def _rng_devices(self) -> list:
         return [self.device] if self.device.type == "cuda" else []

@@ -102,6 +102,18 @@ def test_extracted_idx_files_are_read(tmp_path):
     np.testing.assert_array_equal(data.x_test[:, 0], arrays["t10k-images-idx3-ubyte"])
 
 
+def test_standardize_false_divides_by_255_only(tmp_path):
+    """The DAL study's preprocessing: ``x / 255``, no mean or standard deviation."""
+    arrays = write_idx_set(tmp_path / "mnist", seed=3, gz=False)
+    data = load("mnist", data_dir=str(tmp_path), download=False, verify=False,
+                standardize=False)
+    raw = arrays["train-images-idx3-ubyte"][:5]
+    np.testing.assert_allclose(data.inputs(data.x_pool[:5]).numpy()[:, 0], raw / 255.0,
+                               rtol=1e-6)
+    standard = load("mnist", data_dir=str(tmp_path), download=False, verify=False)
+    assert standard.mean == (0.1307,) and data.revision == standard.revision
+
+
 def test_unofficial_files_fail_verification(tmp_path):
     write_idx_set(tmp_path / "MNIST" / "raw")
     with pytest.raises(CorruptDataError, match="train-images-idx3-ubyte.gz.*SHA-256"):

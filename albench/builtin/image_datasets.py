@@ -162,6 +162,17 @@ def _revision(name: str, checksums: dict[str, str]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def _unit_scaled(dataset: Dataset, standardize: bool) -> Dataset:
+    """``dataset``, or with ``standardize=False`` its inputs divided by 255 only (the DAL
+    study's preprocessing), without the per-channel mean and standard deviation."""
+    if standardize:
+        return dataset
+    from dataclasses import replace
+
+    channels = len(dataset.mean)
+    return replace(dataset, mean=(0.0,) * channels, std=(1.0,) * channels)
+
+
 def _subsample_test(dataset: Dataset, test_size: int | None) -> Dataset:
     """Keep a fixed random ``test_size`` subset of the test set (all of it when ``None``)."""
     if test_size is None or test_size >= len(dataset.y_test):
@@ -269,7 +280,7 @@ def _load_idx_dataset(name: str, title: str, torchvision_class: str, slug: str,
 
 
 def mnist(data_dir: str | None = None, download: bool = True, verify: bool = True,
-          test_size: int | None = None) -> Dataset:
+          test_size: int | None = None, standardize: bool = True) -> Dataset:
     """MNIST handwritten digits: 60,000 pool and 10,000 test images, 1x28x28."""
 
     def how_to() -> str:
@@ -278,13 +289,13 @@ def mnist(data_dir: str | None = None, download: bool = True, verify: bool = Tru
         return (f"download the four IDX .gz files ({', '.join(_IDX_FILES)}, each with .gz) "
                 f"from {' or '.join(MNIST.mirrors)}")
 
-    return _subsample_test(_load_idx_dataset(
+    return _unit_scaled(_subsample_test(_load_idx_dataset(
         "mnist", "MNIST", "MNIST", "mnist", _MNIST_SHA256, 0.1307, 0.3081, _DIGITS,
-        data_dir, download, verify, [], how_to), test_size)
+        data_dir, download, verify, [], how_to), test_size), standardize)
 
 
 def fashion_mnist(data_dir: str | None = None, download: bool = True, verify: bool = True,
-                  test_size: int | None = None) -> Dataset:
+                  test_size: int | None = None, standardize: bool = True) -> Dataset:
     """Zalando's Fashion-MNIST: 60,000 pool and 10,000 test images of clothes, 1x28x28."""
 
     def how_to() -> str:
@@ -293,10 +304,10 @@ def fashion_mnist(data_dir: str | None = None, download: bool = True, verify: bo
         return (f"`apt-get install dataset-fashion-mnist` (Debian), or download the four IDX "
                 f".gz files from {FashionMNIST.mirrors[0]}")
 
-    return _subsample_test(_load_idx_dataset(
+    return _unit_scaled(_subsample_test(_load_idx_dataset(
         "fashion-mnist", "Fashion-MNIST", "FashionMNIST", "fashion-mnist", _FASHION_SHA256,
         0.2860, 0.3530, _FASHION_CLASSES, data_dir, download, verify,
-        _system_folders("fashion-mnist"), how_to), test_size)
+        _system_folders("fashion-mnist"), how_to), test_size), standardize)
 
 
 # --- CIFAR-10 and CIFAR-100: python pickle batches -----------------------------------------
@@ -364,22 +375,23 @@ def _load_cifar(name: str, title: str, folder_name: str, official: dict[str, str
 
 
 def cifar10(data_dir: str | None = None, download: bool = True, verify: bool = True,
-            test_size: int | None = None) -> Dataset:
+            test_size: int | None = None, standardize: bool = True) -> Dataset:
     """CIFAR-10: 50,000 pool and 10,000 test colour images, 3x32x32, 10 classes."""
-    return _subsample_test(_load_cifar(
+    return _unit_scaled(_subsample_test(_load_cifar(
         "cifar10", "CIFAR-10", "cifar-10-batches-py", _CIFAR10_MD5,
         [f"data_batch_{i}" for i in range(1, 6)], "test_batch", "batches.meta", "labels",
         "label_names", 10, (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616), "CIFAR10",
-        data_dir, download, verify), test_size)
+        data_dir, download, verify), test_size), standardize)
 
 
 def cifar100(data_dir: str | None = None, download: bool = True, verify: bool = True,
-             test_size: int | None = None) -> Dataset:
+             test_size: int | None = None, standardize: bool = True) -> Dataset:
     """CIFAR-100 (fine labels): 50,000 pool and 10,000 test images, 3x32x32, 100 classes."""
-    return _subsample_test(_load_cifar(
+    return _unit_scaled(_subsample_test(_load_cifar(
         "cifar100", "CIFAR-100", "cifar-100-python", _CIFAR100_MD5, ["train"], "test", "meta",
         "fine_labels", "fine_label_names", 100, (0.5071, 0.4865, 0.4409),
-        (0.2673, 0.2564, 0.2762), "CIFAR100", data_dir, download, verify), test_size)
+        (0.2673, 0.2564, 0.2762), "CIFAR100", data_dir, download, verify), test_size),
+        standardize)
 
 
 # --- SVHN: MATLAB files ---------------------------------------------------------------------
@@ -439,7 +451,8 @@ def svhn(data_dir: str | None = None, download: bool = True, verify: bool = True
 
 @hookimpl
 def albench_register_datasets(register):
-    options = "options: data_dir, download, verify, test_size"
+    plain = "options: data_dir, download, verify, test_size"
+    options = f"{plain}, standardize"
     register("mnist", mnist, f"MNIST digits, 1x28x28, 60k pool / 10k test ({options})")
     register("fashion-mnist", fashion_mnist,
              f"Fashion-MNIST, 1x28x28, 60k pool / 10k test; also found in Debian's "
@@ -447,4 +460,4 @@ def albench_register_datasets(register):
     register("cifar10", cifar10, f"CIFAR-10, 3x32x32, 50k pool / 10k test ({options})")
     register("cifar100", cifar100,
              f"CIFAR-100 fine labels, 3x32x32, 50k pool / 10k test ({options})")
-    register("svhn", svhn, f"SVHN cropped digits, 3x32x32, 73k pool / 26k test ({options})")
+    register("svhn", svhn, f"SVHN cropped digits, 3x32x32, 73k pool / 26k test ({plain})")

@@ -1,10 +1,28 @@
-"""The built-in models: an MLP, the seed's LeNet and VGG-16, and a CIFAR ResNet-18."""
+"""The built-in models: an MLP, the DAL study's LeNet and VGG-16, and a CIFAR ResNet-18."""
 
 from __future__ import annotations
 
 import math
 
 from torch import nn
+
+VARIANTS = ("default", "study")
+
+
+def _check_variant(model: str, variant: str) -> None:
+    if variant not in VARIANTS:
+        raise ValueError(f"{model}: variant must be 'default' or 'study', got {variant!r}")
+
+
+def keras_init(model: nn.Module) -> nn.Module:
+    """Keras's default initialisation: glorot-uniform kernels, zero biases (batch norms
+    keep scale 1 and shift 0, as in both libraries)."""
+    for module in model.modules():
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            nn.init.xavier_uniform_(module.weight)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+    return model
 
 from albench import hookimpl
 
@@ -28,21 +46,35 @@ class MLP(nn.Module):
 
 
 class LeNet(nn.Module):
-    """The seed's MNIST net: conv32-pool-conv64-pool-dense128-dropout0.5."""
+    """The DAL study's MNIST net: conv32-pool-conv64-pool-dense128-dropout0.5.
 
-    def __init__(self, input_shape, num_classes, dropout: float = 0.5):
+    ``variant="default"`` pads its 3x3 convolutions (flatten 3,136 on 28x28, 422k
+    parameters) and keeps PyTorch's initialisation; ``"study"`` is the study's Keras model
+    (``models.py`` ``get_LeNet_model``): valid convolutions (flatten 1,600, 225k parameters)
+    and Keras's glorot-uniform kernels with zero biases.
+    """
+
+    def __init__(self, input_shape, num_classes, dropout: float = 0.5,
+                 variant: str = "default"):
         super().__init__()
+        _check_variant("lenet", variant)
         if len(input_shape) != 3:
             raise ValueError(f"lenet needs image inputs (channels, height, width), "
                              f"got shape {tuple(input_shape)}")
         channels, height, width = input_shape
+        pad = 1 if variant == "default" else 0
         self.features = nn.Sequential(
-            nn.Conv2d(channels, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+            nn.Conv2d(channels, 32, 3, padding=pad), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=pad), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
         )
-        flat = 64 * (height // 4) * (width // 4)
+        def side(size: int) -> int:  # two (conv, 2x2 pool) stages
+            return ((size + 2 * pad - 2) // 2 + 2 * pad - 2) // 2
+
+        flat = 64 * side(height) * side(width)
         self.dense = nn.Sequential(nn.Linear(flat, 128), nn.ReLU(), nn.Dropout(dropout))
         self.head = nn.Linear(128, num_classes)
+        if variant == "study":
+            keras_init(self)
 
     def embed(self, x):
         return self.dense(self.features(x))
@@ -51,22 +83,27 @@ class LeNet(nn.Module):
         return self.head(self.embed(x))
 
 
-# The seed's VGG-16 for CIFAR: channel counts, "M" for 2x2 max pooling.
+# The DAL study's VGG-16 for CIFAR: channel counts, "M" for 2x2 max pooling.
 _VGG16 = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",
           512, 512, 512, "M")
 
 
 class VGG16(nn.Module):
-    """The seed's CIFAR VGG-16: conv-ReLU-batch norm blocks with dropout, dense 512, dropout.
+    """The DAL study's CIFAR VGG-16: conv-ReLU-batch norm blocks with dropout, dense 512,
+    dropout.
 
     Dropout is 0.3 after the first convolution and 0.4 after every other convolution not
     followed by pooling, 0.5 after the last pooling and after the dense layer. Images must be
-    at least 32x32 (five poolings). Train with weight decay 5e-4 (the seed's L2 penalty),
-    set in the suite's training config.
+    at least 32x32 (five poolings). ``variant="study"`` takes Keras's batch-norm settings
+    (momentum 0.99, i.e. PyTorch's 0.01; epsilon 1e-3) and initialisation (glorot-uniform
+    kernels, zero biases); ``"default"`` keeps PyTorch's. The study's L2 penalty is the
+    training config's ``l2_kernels = 5e-4`` (on every kernel but the head's).
     """
 
-    def __init__(self, input_shape, num_classes, width: int = 512):
+    def __init__(self, input_shape, num_classes, width: int = 512, variant: str = "default"):
         super().__init__()
+        _check_variant("vgg16", variant)
+        norm = {"momentum": 0.01, "eps": 1e-3} if variant == "study" else {}
         if len(input_shape) != 3 or min(input_shape[1:]) < 32:
             raise ValueError(f"vgg16 needs images (channels, height, width) of at least "
                              f"32x32, got shape {tuple(input_shape)}")
@@ -77,16 +114,18 @@ class VGG16(nn.Module):
                 layers.append(nn.MaxPool2d(2))
                 continue
             layers += [nn.Conv2d(channels, item, 3, padding=1), nn.ReLU(),
-                       nn.BatchNorm2d(item)]
+                       nn.BatchNorm2d(item, **norm)]
             if _VGG16[i + 1] != "M":
                 layers.append(nn.Dropout(0.3 if i == 0 else 0.4))
             channels = item
         layers += [nn.Dropout(0.5), nn.Flatten()]
         self.features = nn.Sequential(*layers)
         flat = channels * (height // 32) * (width_px // 32)
-        self.dense = nn.Sequential(nn.Linear(flat, width), nn.ReLU(), nn.BatchNorm1d(width),
-                                   nn.Dropout(0.5))
+        self.dense = nn.Sequential(nn.Linear(flat, width), nn.ReLU(),
+                                   nn.BatchNorm1d(width, **norm), nn.Dropout(0.5))
         self.head = nn.Linear(width, num_classes)
+        if variant == "study":
+            keras_init(self)
 
     def embed(self, x):
         return self.dense(self.features(x))
@@ -148,8 +187,10 @@ class ResNet18(nn.Module):
 def albench_register_models(register):
     register("mlp", MLP, "two hidden layers of 256 with dropout 0.3 (any input; "
                          "MC dropout: yes)")
-    register("lenet", LeNet, "the DAL paper's MNIST LeNet (images; MC dropout: yes)")
-    register("vgg16", VGG16, "the seed's CIFAR VGG-16 with batch norm and dropout (images "
-                             ">= 32x32; train with weight decay 5e-4; MC dropout: yes)")
+    register("lenet", LeNet, "the DAL study's MNIST LeNet (images; variant='study' for its "
+                             "valid convolutions and Keras init; MC dropout: yes)")
+    register("vgg16", VGG16, "the DAL study's CIFAR VGG-16 with batch norm and dropout (images "
+                             ">= 32x32; variant='study' for Keras's batch norm and init; "
+                             "train with l2_kernels 5e-4; MC dropout: yes)")
     register("resnet18", ResNet18, "ResNet-18, CIFAR variant: 3x3 stem, no max pool (images; "
                                    "no dropout, so MC dropout: no)")
