@@ -1,5 +1,5 @@
-"""``mix:A+B``: half of each batch from strategy A, the rest from strategy B (the seed's
-``CombinedSampling``)."""
+"""``mix:A+B``: half of each batch from strategy A, the rest from strategy B (the DAL
+study's ``CombinedSampling``)."""
 
 from __future__ import annotations
 

@@ -9,4 +9,4 @@ __all__ = ["DeepFoolResult", "Dfal", "deepfool", "input_bounds", "rival_classes"
 @hookimpl
 def albench_register_strategies(register):
     register("dfal", Dfal, "smallest DeepFool perturbation (adversarial active learning, "
-             "the seed's settings)")
+             "the DAL study's settings)")

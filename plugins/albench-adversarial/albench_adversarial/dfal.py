@@ -1,10 +1,10 @@
-"""DeepFool active learning (DFAL, Ducoffe & Precioso 2018), as the seed ran it.
+"""DeepFool active learning (DFAL, Ducoffe & Precioso 2018), as the DAL study ran it.
 
 The distance of an example to the decision boundary is estimated by the size of the
 DeepFool perturbation that changes its predicted label; DFAL queries the examples with
-the smallest perturbations. Settings follow the seed: overshoot 0.02, at most 10
+the smallest perturbations. Settings follow the study: overshoot 0.02, at most 10
 iterations, perturbed inputs clipped to the data's valid range; when fewer than
-``budget`` examples change label, the seed doubled the iterations and ran again.
+``budget`` examples change label, the study doubled the iterations and ran again.
 
 DeepFool here is batched: each iteration takes the Jacobian of the logits for a whole
 chunk of examples at once, and an example stops as soon as its label changes.
@@ -140,11 +140,11 @@ class Dfal:
 
     Examples are attacked in chunks of ``chunk_size`` (by default the harness's pool
     inference batch: 128 on a CPU, 4096 on a GPU). While fewer than ``budget``
-    examples have changed label, the seed doubled ``max_iter`` and attacked again; here the
+    examples have changed label, the study doubled ``max_iter`` and attacked again; here the
     examples still unconverged continue where they stopped (the same result, less work),
     for at most ``max_rounds`` rounds in all (10, 20, 40, 80 iterations by default). Any
     shortfall is filled with the examples of smallest perturbation that did not cross.
-    ``candidates`` (default: every class, as the seed) limits each step to the label and the
+    ``candidates`` (default: every class, as the study) limits each step to the label and the
     ``candidates - 1`` classes of largest clean logit, like cleverhans' ``nb_candidate``:
     each step costs one backward pass per rival class, so this is the knob for speed.
     """
