@@ -153,3 +153,33 @@ def test_vgg16_study_variant_has_keras_batch_norm_and_init():
 def test_unknown_variant_is_refused(factory):
     with pytest.raises(ValueError, match="variant must be"):
         factory((3, 32, 32), 10, variant="keras")
+
+
+def study_uncertainty_picks(probs: np.ndarray, amount: int, rule: str) -> set[int]:
+    """The study's ``UncertaintySampling`` / ``UncertaintyEntropySampling`` (and, on the mean
+    of the MC-dropout passes, its two Bayesian classes): ``argpartition`` of the top
+    confidence, or of ``sum p log(p + 1e-10)``."""
+    if rule == "least-confidence":
+        score = np.amax(probs, axis=1)
+    else:
+        score = np.sum(probs * np.log(probs + 1e-10), axis=1)
+    return set(np.argpartition(score, amount)[:amount].tolist())
+
+
+@pytest.mark.parametrize("rule", ["least-confidence", "entropy"])
+def test_uncertainty_rules_pick_what_the_study_picks(rule):
+    from albench_bald.scores import bayesian_entropy, bayesian_least_confidence
+
+    from albench.builtin.strategies import entropy, least_confidence, top_k
+
+    rng = np.random.default_rng(0)
+    passes = rng.dirichlet(np.full(10, 0.3), size=(20, 300))  # (T, n, C), no ties
+    mean = passes.mean(0)
+    plain = {"least-confidence": least_confidence, "entropy": entropy}[rule]
+    bayesian = {"least-confidence": bayesian_least_confidence,
+                "entropy": bayesian_entropy}[rule]
+    candidates = np.arange(300)
+    for amount in (1, 10, 100):
+        expected = study_uncertainty_picks(mean, amount, rule)
+        assert set(top_k(plain(mean), candidates, amount).tolist()) == expected
+        assert set(top_k(bayesian(passes), candidates, amount).tolist()) == expected
