@@ -1,7 +1,8 @@
 """The DAL study's EGL score (``EGLSampling`` in its ``query_methods.py``).
 
 The study does not compute a per-example expected gradient length. It splits the unlabelled
-pool, in index order, into chunks of 100 examples (the last one shorter), and for each chunk
+pool, in index order, into chunks of 100 examples (the last one shorter); its pool had been
+shuffled once at load, so each chunk was a random group. For each chunk
 and each label ``i`` takes the squared norm of the gradient, over every trainable parameter,
 of the *mean* cross-entropy of the chunk with every example labelled ``i``: one scalar
 ``G[chunk, i]`` shared by the chunk's examples. An example's score is
@@ -58,7 +59,9 @@ def study_egl_scores(model: nn.Module, inputs, n: int, chunk: int = 100,
 
 class StudyEGL:
     """The study's EGL: chunk-mean gradient norms per label, weighted by each example's
-    probabilities; ``chunk`` (default 100, the study's) examples per gradient."""
+    probabilities; ``chunk`` (default 100, the study's) examples per gradient. The chunks
+    are random groups of the unlabelled pool, drawn from ``context.rng`` (the study's chunks
+    were consecutive in its shuffled pool)."""
 
     def __init__(self, chunk: int = 100, clip: float = KERAS_EPSILON):
         if chunk < 1:
@@ -68,12 +71,16 @@ class StudyEGL:
         self.chunk, self.clip = chunk, clip
 
     def scores(self, context: QueryContext) -> np.ndarray:
-        candidates = context.unlabeled_idx
+        order = context.rng.permutation(len(context.unlabeled_idx))
+        shuffled = context.unlabeled_idx[order]
 
         def inputs(start: int, stop: int) -> torch.Tensor:
-            return context.pool_inputs(candidates[start:stop]).to(context.device)
+            return context.pool_inputs(shuffled[start:stop]).to(context.device)
 
-        return study_egl_scores(context.model, inputs, len(candidates), self.chunk, self.clip)
+        scores = np.empty(len(order))
+        scores[order] = study_egl_scores(context.model, inputs, len(order), self.chunk,
+                                         self.clip)
+        return scores
 
     def select(self, context: QueryContext, budget: int) -> np.ndarray:
         return top_k(self.scores(context), context.unlabeled_idx, budget)

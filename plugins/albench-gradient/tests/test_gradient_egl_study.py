@@ -1,5 +1,7 @@
 """The study's EGL: a closed-form reference of its chunk-mean formula on fixed tiny inputs."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -75,12 +77,25 @@ def test_egl_study_conforms(options):
     check_strategy(StudyEGL, name="egl-study", **options)
 
 
+def test_chunks_are_random_groups_drawn_from_the_context_rng():
+    context = toy_context()
+    scores = StudyEGL(chunk=7).scores(replace(context, rng=np.random.default_rng(3)))
+    order = np.random.default_rng(3).permutation(len(context.unlabeled_idx))
+    shuffled = context.unlabeled_idx[order]
+    expected = study_egl_scores(context.model, lambda a, b: context.pool_inputs(shuffled[a:b]),
+                                len(order), chunk=7)
+    np.testing.assert_allclose(scores[order], expected, rtol=1e-6)
+    in_order = study_egl_scores(context.model, lambda a, b: context.pool_inputs(
+        context.unlabeled_idx[a:b]), len(order), chunk=7)
+    assert not np.allclose(scores, in_order)
+
+
 def test_select_is_the_top_of_scores():
     context = toy_context()
     strategy = StudyEGL()
-    scores = strategy.scores(context)
+    scores = strategy.scores(replace(context, rng=np.random.default_rng(0)))
     assert scores.shape == context.unlabeled_idx.shape
-    picked = strategy.select(context, 5)
+    picked = strategy.select(replace(context, rng=np.random.default_rng(0)), 5)
     assert set(picked) == set(context.unlabeled_idx[np.argsort(-scores, kind="stable")[:5]])
 
 
