@@ -20,6 +20,7 @@ import pandas as pd
 
 from albench.report.stats import label_entropy
 from albench.results import RunRecord
+from albench.spec import identity
 
 # Spec fields that may differ between runs that are compared with each other.
 VARYING = ("strategy", "strategy_options", "seed")
@@ -66,8 +67,9 @@ class Board:
 
 
 def protocol_of(record: RunRecord) -> Protocol:
-    """The fields that must agree for two runs to be compared, flattened to ``a.b`` keys."""
-    spec = record.spec.model_dump(mode="json", exclude=set(VARYING))
+    """The fields that must agree for two runs to be compared, flattened to ``a.b`` keys
+    (late spec fields at their defaults left out, as in run ids)."""
+    spec = {k: v for k, v in identity(record.spec).items() if k not in VARYING}
     fields = dict(_flatten(spec))
     fields["dataset_revision"] = record.dataset_revision
     canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
