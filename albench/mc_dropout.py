@@ -1,4 +1,4 @@
-"""MC dropout with one mask per pass, shared by every example, computed chunk by chunk.
+"""MC dropout computed chunk by chunk, by default with one mask per pass for every example.
 
 Each of the ``passes`` stochastic passes is one network drawn from the dropout posterior
 (a "consistent" mask, as BatchBALD's joint estimate requires). ``masks="per-example"``
