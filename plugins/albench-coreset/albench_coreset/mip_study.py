@@ -7,7 +7,7 @@ points) and ``xi_i`` (point ``i`` is an outlier) satisfy ``sum u = labelled + bu
 Rows of points within ``delta`` of a labelled point hold a fixed ``u_j = 1`` and are always
 satisfied, so they (and the labelled columns, which then appear in no other row) are left out:
 the same feasible set, smaller. Distances are the study's: ``sqrt(clip(|x|² + |y|² - 2x·y,
-0, cap²))`` in float32, with ``cap`` 100.
+0, cap²))`` in float32, with ``cap`` 100 (L518-528).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ STUDY_EPS = 0.01
 STUDY_TIME_LIMIT = 180.0
 """The study's Gurobi time limit per solve, in seconds (L639)."""
 STUDY_DISTANCE_CAP = 100.0
-"""The study clips squared distances at 10,000 (L573), so no distance exceeds 100."""
+"""The study clips squared distances at 10,000 (L526), so no distance exceeds 100."""
 
 
 def study_outliers(pool_size: int) -> int:
@@ -48,10 +48,11 @@ class Neighbourhoods:
     """Smallest pairwise distance ``>= delta``, 10,000 if none (the study's ``get_graph_min``)."""
 
 
-def capped_distances(x: torch.Tensor, y: torch.Tensor, cap: float | None) -> torch.Tensor:
-    """The study's distance matrix between rows of ``x`` and ``y`` (float32, clipped)."""
-    sq = x.square().sum(1)[:, None] + y.square().sum(1)[None, :] - 2.0 * (x @ y.T)
-    return sq.clamp(min=0, max=None if cap is None else cap * cap).sqrt()
+def capped_sq_distances(x: torch.Tensor, y: torch.Tensor, cap: float | None) -> torch.Tensor:
+    """Squared distances between rows of ``x`` and ``y`` as the study computes them (float32,
+    ``|x|² + |y|² - 2x·y`` clipped to ``[0, cap²]``); the study's distance is their root."""
+    sq = torch.addmm(x.square().sum(1)[:, None], x, y.T, alpha=-2).add_(y.square().sum(1))
+    return sq.clamp_(min=0, max=None if cap is None else cap * cap)
 
 
 def neighbourhoods(points: torch.Tensor, labelled: np.ndarray, delta: float,
@@ -59,37 +60,39 @@ def neighbourhoods(points: torch.Tensor, labelled: np.ndarray, delta: float,
                    block_elements: int = 2**24) -> Neighbourhoods:
     """One pass over all pairs of ``points`` (pool order; ``labelled`` a boolean mask).
 
-    Memory: one block of at most ``block_elements`` distances, plus the covering entries.
+    Distances are compared squared (the root is monotone). Memory: one block of at most
+    ``block_elements`` distances, plus the covering entries.
     """
     n = len(points)
     candidates = np.flatnonzero(~labelled)
     column = np.full(n, -1, dtype=np.int64)
     column[candidates] = np.arange(len(candidates))
     labelled_t = torch.from_numpy(labelled).to(points.device)
+    labelled_cols = torch.from_numpy(np.flatnonzero(labelled)).to(points.device)
     step = max(1, block_elements // max(n, 1))
-    below, above = 0.0, 10000.0
-    rows, entries_r, entries_c = [], [], []
+    delta_sq = delta * delta
+    below, above = 0.0, 10000.0 ** 2
+    rows, entries_r, entries_c, offset = [], [], [], 0
     for start in range(0, n, step):
-        dist = capped_distances(points[start:start + step], points, cap)
-        near = dist <= delta
-        if near.any():
-            below = max(below, float(dist[near].max()))
-        at_least = dist >= delta
-        if at_least.any():
-            above = min(above, float(dist[at_least].min()))
-        uncovered = ~labelled_t[start:start + step] & ~(near & labelled_t).any(1)
-        block_rows = torch.nonzero(uncovered).flatten()
+        sq = capped_sq_distances(points[start:start + step], points, cap)
+        near = sq <= delta_sq
+        below = max(below, float(torch.where(near, sq, -1.0).max()))
+        above = min(above, float(torch.where(sq >= delta_sq, sq, float("inf")).min()))
+        covered = near[:, labelled_cols].any(1) | labelled_t[start:start + step]
+        block_rows = torch.nonzero(~covered).flatten()
         r, c = torch.nonzero(near[block_rows], as_tuple=True)
-        offset = sum(len(part) for part in rows)
         rows.append(block_rows.cpu().numpy() + start)
         entries_r.append(r.cpu().numpy() + offset)
         entries_c.append(column[c.cpu().numpy()])
-    rows_all = np.concatenate(rows) if rows else np.empty(0, dtype=np.int64)
-    r_all = np.concatenate(entries_r) if entries_r else np.empty(0, dtype=np.int64)
-    c_all = np.concatenate(entries_c) if entries_c else np.empty(0, dtype=np.int64)
+        offset += len(block_rows)
+    empty = np.empty(0, dtype=np.int64)
+    rows_all = np.concatenate(rows) if rows else empty
+    r_all = np.concatenate(entries_r) if entries_r else empty
+    c_all = np.concatenate(entries_c) if entries_c else empty
     cover = sparse.csr_matrix((np.ones(len(r_all)), (r_all, c_all)),
                               shape=(len(rows_all), len(candidates)))
-    return Neighbourhoods(delta, rows_all, cover, below, above)
+    return Neighbourhoods(delta, rows_all, cover, float(np.sqrt(max(below, 0.0))),
+                          float(np.sqrt(above)))
 
 
 def solve_at(graph: Neighbourhoods, budget: int, outliers: int, time_limit: float

@@ -59,7 +59,7 @@ def study_discriminator(shape: tuple[int, ...], max_epochs: int | None = None
 def study_sub_batch_sizes(budget: int, sub_batches: int) -> list[int]:
     """Sub-batches of ``budget // sub_batches`` examples until ``budget`` is reached.
 
-    The study's loop (``query_methods.py`` L306-312): the last sub-batch takes what is left,
+    The study's loop (``query_methods.py`` L307-311): the last sub-batch takes what is left,
     so ``budget`` 25 in 20 sub-batches is 25 sub-batches of one. Below ``sub_batches`` the
     study's step is 0 and its loop never ends; here the step is then 1.
     """
