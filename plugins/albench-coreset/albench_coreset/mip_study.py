@@ -76,8 +76,8 @@ def neighbourhoods(points: torch.Tensor, labelled: np.ndarray, delta: float,
     for start in range(0, n, step):
         sq = capped_sq_distances(points[start:start + step], points, cap)
         near = sq <= delta_sq
-        below = max(below, float(torch.where(near, sq, -1.0).max()))
-        above = min(above, float(torch.where(sq >= delta_sq, sq, float("inf")).min()))
+        below = max(below, float(sq[near].max()))  # few entries: each point's neighbours
+        above = min(above, float(sq.masked_fill_(sq < delta_sq, float("inf")).min()))
         covered = near[:, labelled_cols].any(1) | labelled_t[start:start + step]
         block_rows = torch.nonzero(~covered).flatten()
         r, c = torch.nonzero(near[block_rows], as_tuple=True)

@@ -13,7 +13,7 @@ from albench_dal.study import (
 )
 
 from albench.plugins import get_plugins
-from albench.testing import check_strategy, toy_context
+from albench.testing import check_strategy, toy_context, toy_dataset
 
 NAMES = ["dal-study", "dal-raw-study", "dal-ae-study", "dal-stochastic-study"]
 CHEAP = {"max_epochs": 3, "ae_epochs": 1}
@@ -225,3 +225,49 @@ def test_study_defaults_and_bad_options():
         _factory("dal-study")(max_epochs=0)
     with pytest.raises(ValueError, match="class_weights"):
         DiscriminatorConfig(class_weights="balanced")
+
+
+def test_learned_representation_is_lenets_128_wide_dense_output():
+    """The study feeds DAL the input of LeNet's softmax layer: ReLU(dense 128), dropout off."""
+    dataset = toy_dataset(images=True, image_shape=(1, 28, 28))
+    context = toy_context(dataset, n_labeled=6, model="lenet")
+    strategy = _factory("dal-study")()
+    features, shape = strategy._features(context, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        x = dataset.inputs(dataset.x_pool)
+        head_input = context.model.embed(x)
+        logits = context.model(x)
+    assert shape == (128, 1) and context.model.head.in_features == 128
+    assert torch.allclose(features, head_input, atol=1e-5) and features.min() >= 0  # ReLU
+    assert torch.allclose(context.model.head(features), logits, atol=1e-5)  # dropout off
+    assert study_discriminator(shape).batch_size == 128
+
+
+def test_raw_representation_is_the_inputs_over_their_scale_only():
+    dataset = toy_dataset(images=True)
+    context = toy_context(dataset, n_labeled=6)
+    features, shape = _factory("dal-raw-study")()._features(context,
+                                                             torch.Generator().manual_seed(0))
+    expected = dataset.x_pool.reshape(dataset.pool_size, -1).astype(np.float32) / dataset.scale
+    assert shape == dataset.input_shape and np.array_equal(features.numpy(), expected)
+
+
+def test_autoencoder_training_is_the_studys(monkeypatch):
+    made = []
+
+    class CountingAdam(torch.optim.Adam):
+        def __init__(self, params, **kwargs):
+            super().__init__(params, **kwargs)
+            self.steps = 0
+            made.append(self)
+
+        def step(self, closure=None):
+            self.steps += 1
+            return super().step(closure)
+
+    monkeypatch.setattr(torch.optim, "Adam", CountingAdam)
+    conv_autoencoder_codes(torch.rand(300, 1, 8, 8), torch.Generator().manual_seed(0),
+                           epochs=2)
+    (adam,) = made
+    assert (adam.param_groups[0]["lr"], adam.param_groups[0]["eps"]) == (3e-4, 1e-7)
+    assert adam.steps == 2 * 2  # 300 images in batches of 256
