@@ -57,14 +57,15 @@ class CoreSet:
 
 
 class CoreSetMIP:
-    """Robust k-center with outliers (the seed's Gurobi MIP), solved with HiGHS.
+    """Robust k-center with outliers (the study's Gurobi MIP), solved with HiGHS.
 
     Starts from the greedy picks and binary-searches the radius in [greedy/2, greedy].
     Pools larger than ``max_points`` unlabelled examples are cut to a random subsample of
-    that size plus the greedy picks (the seed's subsample mode): the MIP covers that subset.
-    ``outliers`` defaults to one per 10,000 points in the problem (labelled + subset), as in
-    the seed. When HiGHS gives up before improving on the greedy picks, those are returned
-    with a warning.
+    that size plus the greedy picks (the study's optional subsample mode): the MIP covers
+    that subset. ``outliers`` defaults to one per 10,000 points in the problem (labelled +
+    subset), the study's rule; with the default subsample that is 0 on every committed suite
+    (``coreset-mip-study`` covers the whole pool). When HiGHS gives up before improving on
+    the greedy picks, those are returned with a warning.
     """
 
     def __init__(self, outliers: int | None = None, max_points: int = 2000,
