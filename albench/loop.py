@@ -194,7 +194,7 @@ def iter_rounds(run: PreparedRun, record: RunRecord,
         fit = trainer.fit(dataset.x_pool[labeled], dataset.y_pool[labeled],
                           seed=derived_seed(spec.seed, _MODEL, round_))
         accuracy = trainer.accuracy(fit.model, dataset.x_test, dataset.y_test)
-        queried, query_seconds = np.empty(0, dtype=np.int64), 0.0
+        queried, query_seconds, notes = np.empty(0, dtype=np.int64), 0.0, []
         mask = np.zeros(dataset.pool_size, dtype=bool)
         mask[labeled] = True
         budget = min(spec.batch_size, int((~mask).sum()))
@@ -217,10 +217,11 @@ def iter_rounds(run: PreparedRun, record: RunRecord,
                                     f"{exc}") from exc
             query_seconds = time.perf_counter() - start
             queried = validate_selection(selected, budget, mask, who)
+            notes = [str(note) for note in context.notes]
         yield RoundRecord(
             round=round_, labeled=len(labeled), accuracy=accuracy,
             val_accuracy=fit.val_accuracy, epochs=fit.epochs_run, queried=queried.tolist(),
             queried_class_counts=class_counts(dataset, queried) if len(queried) else [],
-            train_seconds=fit.seconds, query_seconds=query_seconds, device=device,
+            train_seconds=fit.seconds, query_seconds=query_seconds, device=device, notes=notes,
         )
         labeled = np.concatenate([labeled, queried])

@@ -19,7 +19,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_serializer,
+    model_validator,
+)
 
 from albench.spec import RunSpec
 
@@ -56,6 +63,15 @@ class RoundRecord(BaseModel):
     query_seconds: float = Field(ge=0)
     device: str | None = None
     """Where the round ran, as in the environment (``None`` in schema-1 records)."""
+    notes: list[str] = Field(default_factory=list)
+    """The strategy's remarks on its query (``QueryContext.note``); left out when empty."""
+
+    @model_serializer(mode="wrap")
+    def _without_empty_notes(self, handler):
+        data = handler(self)
+        if not data.get("notes"):
+            data.pop("notes", None)
+        return data
 
 
 class PluginRef(BaseModel):

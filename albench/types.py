@@ -128,6 +128,8 @@ class QueryContext:
     rng: np.random.Generator
     trainer: Trainer
     round: int = 0
+    notes: list[str] = field(default_factory=list)
+    """What the strategy reported about this query (``note``); stored with the round."""
 
     @property
     def device(self) -> torch.device:
@@ -136,6 +138,10 @@ class QueryContext:
     @property
     def num_classes(self) -> int:
         return self.dataset.num_classes
+
+    def note(self, text: str) -> None:
+        """Record a remark in the round's record (e.g. that a solver stopped at its limit)."""
+        self.notes.append(str(text))
 
     def pool_inputs(self, idx: np.ndarray) -> torch.Tensor:
         """Normalised pool inputs at ``idx`` (on the CPU)."""

@@ -159,3 +159,33 @@ def test_bad_strategy_marks_run_failed_and_keeps_others(tiny_suite, tmp_path, mo
     assert failed.status == "failed" and "'too-many'" in failed.error
     assert len(failed.rounds) == 0
     assert all(store.get(s.run_id).finished for s in specs if s.strategy == "random")
+
+
+class _Noting:
+    """Takes the first unlabelled examples and says so in the round's record."""
+
+    def select(self, context, budget):
+        context.note(f"took the first {budget}")
+        return context.unlabeled_idx[:budget]
+
+
+class _NotingPlugin:
+    from albench import hookimpl
+
+    @staticmethod
+    @hookimpl
+    def albench_register_strategies(register):
+        register("noting", _Noting)
+
+
+def test_strategy_notes_are_stored_with_their_round(tiny_suite, tmp_path, monkeypatch):
+    import albench.plugins
+
+    plugins = Plugins(extra_plugins=(("noting", _NotingPlugin),), entry_points=False)
+    monkeypatch.setattr(albench.plugins, "_default", plugins)
+    spec = _specs(tiny_suite, ["noting"])[0]
+    store = ResultStore(tmp_path)
+    run_specs([spec], store, LocalExecutor(), device="cpu", progress=False)
+    rounds = store.get(spec.run_id).rounds
+    assert [r.notes for r in rounds] == [["took the first 5"]] * 3 + [[]]
+    assert '"notes"' not in rounds[-1].model_dump_json()  # records without notes unchanged

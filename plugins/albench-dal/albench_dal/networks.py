@@ -5,32 +5,51 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import Literal
 
 import torch
 from torch import nn
 from torch.nn.utils import skip_init
 
+Init = Literal["torch", "glorot"]
+"""``torch``: PyTorch's default initialisation; ``glorot``: Keras's (glorot-uniform, zero bias)."""
 
-def linear(fan_in: int, fan_out: int, generator: torch.Generator) -> nn.Linear:
-    """An ``nn.Linear`` with PyTorch's default initialisation, drawn from ``generator``."""
-    layer = skip_init(nn.Linear, fan_in, fan_out)
+
+def initialise(layer: nn.Linear | nn.Conv2d, init: Init, generator: torch.Generator) -> None:
+    """Draw ``layer``'s weights and bias from ``generator`` by the ``init`` rule."""
+    if init == "glorot":
+        nn.init.xavier_uniform_(layer.weight, generator=generator)
+        nn.init.zeros_(layer.bias)
+        return
     nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
-    bound = 1 / math.sqrt(fan_in)
+    bound = 1 / math.sqrt(layer.weight[0].numel())
     nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
+
+
+def linear(fan_in: int, fan_out: int, generator: torch.Generator,
+           init: Init = "torch") -> nn.Linear:
+    """An ``nn.Linear`` initialised by ``init`` from ``generator``."""
+    layer = skip_init(nn.Linear, fan_in, fan_out)
+    initialise(layer, init, generator)
     return layer
 
 
-def mlp(widths: list[int], generator: torch.Generator) -> nn.Sequential:
+def mlp(widths: list[int], generator: torch.Generator, init: Init = "torch") -> nn.Sequential:
     """Linear layers of the given widths with ReLU between them (none after the last)."""
     layers: list[nn.Module] = []
     for fan_in, fan_out in pairwise(widths):
-        layers += [linear(fan_in, fan_out, generator), nn.ReLU()]
+        layers += [linear(fan_in, fan_out, generator, init), nn.ReLU()]
     return nn.Sequential(*layers[:-1])
 
 
 @dataclass(frozen=True)
 class DiscriminatorConfig:
-    """The seed's recipe: an unregularised MLP, Adam, large batches, stop at 98% accuracy."""
+    """An unregularised MLP trained with Adam until its training accuracy passes 98%.
+
+    The defaults are albench's ``dal`` recipe; :func:`albench_dal.study.study_discriminator`
+    gives the study's. ``class_weights``: ``inverse`` (each class weighted by total / its
+    size) or ``equal`` (what the study's code evaluates to).
+    """
 
     hidden: int = 256
     depth: int = 3
@@ -38,32 +57,48 @@ class DiscriminatorConfig:
     batch_size: int = 1024
     max_epochs: int = 200
     stop_accuracy: float = 0.98
+    class_weights: Literal["inverse", "equal"] = "inverse"
+    init: Init = "torch"
+    adam_eps: float = 1e-8
 
     def __post_init__(self):
         if min(self.hidden, self.depth, self.batch_size, self.max_epochs) < 1:
             raise ValueError(f"discriminator: hidden, depth, batch_size and max_epochs must be "
                              f"positive, got {self}")
-        if not 0 < self.stop_accuracy <= 1 or self.lr <= 0:
-            raise ValueError(f"discriminator: need 0 < stop_accuracy <= 1 and lr > 0, "
-                             f"got {self}")
+        if not 0 < self.stop_accuracy <= 1 or self.lr <= 0 or self.adam_eps <= 0:
+            raise ValueError(f"discriminator: need 0 < stop_accuracy <= 1, lr > 0 and "
+                             f"adam_eps > 0, got {self}")
+        if self.class_weights not in ("inverse", "equal") or self.init not in ("torch",
+                                                                              "glorot"):
+            raise ValueError(f"discriminator: class_weights must be inverse or equal and init "
+                             f"torch or glorot, got {self}")
+
+
+def class_weights(n_labelled: int, n_unlabelled: int, rule: str) -> torch.Tensor:
+    """Loss weights of the two classes (labelled, unlabelled) under ``rule``."""
+    if rule == "equal":
+        return torch.ones(2)
+    counts = torch.tensor([n_labelled, n_unlabelled], dtype=torch.float32)
+    return (n_labelled + n_unlabelled) / counts.clamp(min=1)
 
 
 def train_discriminator(labeled: torch.Tensor, unlabeled: torch.Tensor,
-                        config: DiscriminatorConfig, generator: torch.Generator) -> nn.Module:
+                        config: DiscriminatorConfig, generator: torch.Generator,
+                        history: list[float] | None = None) -> nn.Module:
     """An MLP telling ``labeled`` (class 0) from ``unlabeled`` (class 1) feature rows.
 
-    Classes are weighted inversely to their size; training stops once an epoch's running
+    Classes are weighted by ``config.class_weights``; training stops once an epoch's running
     accuracy passes ``stop_accuracy`` (before the net is sure of everything), or after
-    ``max_epochs``.
+    ``max_epochs``. Each epoch's running accuracy is appended to ``history`` if given.
     """
     device = labeled.device
     x = torch.cat([labeled, unlabeled])
     y = torch.cat([torch.zeros(len(labeled), dtype=torch.long),
                    torch.ones(len(unlabeled), dtype=torch.long)]).to(device)
-    counts = torch.tensor([len(labeled), len(unlabeled)], dtype=torch.float32)
-    weights = (len(x) / counts.clamp(min=1)).to(device)
-    net = mlp([x.shape[1]] + [config.hidden] * config.depth + [2], generator).to(device)
-    optimizer = torch.optim.Adam(net.parameters(), lr=config.lr)
+    weights = class_weights(len(labeled), len(unlabeled), config.class_weights).to(device)
+    net = mlp([x.shape[1]] + [config.hidden] * config.depth + [2], generator,
+              config.init).to(device)
+    optimizer = torch.optim.Adam(net.parameters(), lr=config.lr, eps=config.adam_eps)
     for _ in range(config.max_epochs):
         correct = torch.zeros((), dtype=torch.long, device=device)  # read once per epoch
         order = torch.randperm(len(x), generator=generator).to(device)
@@ -74,7 +109,10 @@ def train_discriminator(labeled: torch.Tensor, unlabeled: torch.Tensor,
             loss.backward()
             optimizer.step()
             correct += (logits.argmax(1) == y[batch]).sum()
-        if int(correct) / len(x) > config.stop_accuracy:
+        accuracy = int(correct) / len(x)
+        if history is not None:
+            history.append(accuracy)
+        if accuracy > config.stop_accuracy:
             break
     return net.eval()
 
