@@ -80,6 +80,7 @@ def run_messages(job: Job) -> Iterator[Message]:
 
             model = train_round_zero(run)
             yield Message("round0", run_id, model.record.model_dump_json(), model.weights)
+            yield Message("done", run_id)
             return
         if job.record_json is None:
             record = new_record(run)

@@ -198,9 +198,6 @@ class ResultStore:
                 record TEXT NOT NULL, updated_at TEXT NOT NULL)""")
             db.execute("""CREATE TABLE IF NOT EXISTS claims (
                 run_id TEXT PRIMARY KEY, owner TEXT NOT NULL, seen REAL NOT NULL)""")
-            db.execute("""CREATE TABLE IF NOT EXISTS round_zero (
-                key TEXT PRIMARY KEY, record TEXT NOT NULL, weights BLOB NOT NULL,
-                updated_at TEXT NOT NULL)""")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -303,14 +300,15 @@ class ResultStore:
     def get_round_zero(self, key: str) -> tuple[RoundZeroRecord, bytes] | None:
         """The shared round 0 stored under ``key``: its record and its weights."""
         with self._connect() as db:
-            row = db.execute("SELECT record, weights FROM round_zero WHERE key = ?",
-                             (key,)).fetchone()
+            row = None if not _has_round_zero(db) else db.execute(
+                "SELECT record, weights FROM round_zero WHERE key = ?", (key,)).fetchone()
         return None if row is None else (_parse_round_zero(row[0], key, self.path), row[1])
 
     def save_round_zero(self, record: RoundZeroRecord, weights: bytes) -> None:
         """Insert or replace one shared round 0, atomically."""
         try:
             with self._connect() as db:
+                db.execute(_ROUND_ZERO_TABLE)
                 db.execute("INSERT OR REPLACE INTO round_zero (key, record, weights, updated_at)"
                            " VALUES (?, ?, ?, ?)",
                            (record.key, record.model_dump_json(), weights, now()))
@@ -321,8 +319,8 @@ class ResultStore:
     def round_zeros(self) -> Iterator[tuple[RoundZeroRecord, bytes]]:
         """Every stored shared round 0, in key order."""
         with self._connect() as db:
-            rows = db.execute("SELECT key, record, weights FROM round_zero ORDER BY key"
-                              ).fetchall()
+            rows = [] if not _has_round_zero(db) else db.execute(
+                "SELECT key, record, weights FROM round_zero ORDER BY key").fetchall()
         for key, text, weights in rows:
             yield _parse_round_zero(text, key, self.path), weights
 
@@ -361,6 +359,16 @@ def read_store(path: str | Path) -> Iterator[RunRecord]:
         yield parse_record(text, f"{path} run {run_id}")
 
 
+_ROUND_ZERO_TABLE = """CREATE TABLE IF NOT EXISTS round_zero (
+    key TEXT PRIMARY KEY, record TEXT NOT NULL, weights BLOB NOT NULL, updated_at TEXT NOT NULL)"""
+"""Made with the first shared round 0, so opening a store never changes its file."""
+
+
+def _has_round_zero(db: sqlite3.Connection) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                      ("round_zero",)).fetchone() is not None
+
+
 def read_round_zeros(path: str | Path) -> Iterator[tuple[RoundZeroRecord, bytes]]:
     """Every shared round 0 of another results store (none in stores made before them)."""
     path = Path(path)
@@ -368,9 +376,8 @@ def read_round_zeros(path: str | Path) -> Iterator[tuple[RoundZeroRecord, bytes]
         path = path / DB_NAME
     db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
-        rows = db.execute("SELECT key, record, weights FROM round_zero ORDER BY key").fetchall()
-    except sqlite3.OperationalError:
-        rows = []  # a store from before shared round 0
+        rows = [] if not _has_round_zero(db) else db.execute(  # none before shared round 0
+            "SELECT key, record, weights FROM round_zero ORDER BY key").fetchall()
     finally:
         db.close()
     for key, text, weights in rows:

@@ -20,6 +20,7 @@ import pandas as pd
 
 from albench.report.stats import label_entropy
 from albench.results import RunRecord
+from albench.spec import identity
 
 # Spec fields that may differ between runs that are compared with each other.
 VARYING = ("strategy", "strategy_options", "seed")
@@ -67,7 +68,7 @@ class Board:
 
 def protocol_of(record: RunRecord) -> Protocol:
     """The fields that must agree for two runs to be compared, flattened to ``a.b`` keys."""
-    spec = record.spec.model_dump(mode="json", exclude=set(VARYING))
+    spec = {k: v for k, v in identity(record.spec).items() if k not in VARYING}
     fields = dict(_flatten(spec))
     fields["dataset_revision"] = record.dataset_revision
     canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
