@@ -55,8 +55,11 @@ def main() -> None:
 @click.option("--workers", type=int, help="Worker count for parallel executors.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:N].")
 @click.option("--threads", type=click.IntRange(min=1),
-              help="torch threads for in-process runs (1 is fastest for small models on a "
-                   "busy CPU).")
+              help="torch threads per run (default: the suite's, else the machine's). "
+                   "Results depend on it: a run is never resumed under another count.")
+@click.option("--deterministic/--nondeterministic", default=True, show_default=True,
+              help="Deterministic CUDA kernels (cuBLAS workspace, cuDNN, torch's "
+                   "deterministic algorithms); recorded in every round.")
 @click.option("--query-timeout", type=click.FloatRange(min=0, min_open=True),
               help="Seconds a strategy may spend on one query before its run fails.")
 @click.option("--data-dir", type=click.Path(file_okay=False),
@@ -67,7 +70,8 @@ def main() -> None:
               type=click.Path(file_okay=False), help="Where leaderboards are written.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def run(all_strategies, strategies, suite, seeds, results_dir, force, executor, workers,
-        device, threads, data_dir, query_timeout, leaderboard, leaderboards_dir, quiet):
+        device, threads, deterministic, data_dir, query_timeout, leaderboard,
+        leaderboards_dir, quiet):
     """Run (or resume) a suite for the chosen strategies."""
     from albench.results import ResultStore, StoreWriteError
     from albench.runner import run_specs
@@ -75,10 +79,6 @@ def run(all_strategies, strategies, suite, seeds, results_dir, force, executor, 
 
     if data_dir:  # an environment variable reaches worker processes too
         os.environ["ALBENCH_DATA_DIR"] = str(Path(data_dir).resolve())
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
     if not all_strategies and not strategies:
         _fail("choose strategies: --all, or -s NAME (see `albench list strategies`)")
     try:
@@ -103,11 +103,14 @@ def run(all_strategies, strategies, suite, seeds, results_dir, force, executor, 
         _fail(str(exc))
     specs = suite_obj.run_specs(names, _parse_seeds(seeds))
     store = ResultStore(results_dir)
+    threads = threads or suite_obj.threads
     click.echo(f"suite {suite_obj.name} v{suite_obj.version}: {len(specs)} runs "
-               f"({len(names)} strategies) -> {store.path}", err=True)
+               f"({len(names)} strategies) -> {store.path}"
+               + (f", {threads} torch thread(s) per run" if threads else ""), err=True)
     try:
         summary = run_specs(specs, store, executor_obj, force=force, device=device,
-                            progress=not quiet, query_timeout=query_timeout)
+                            progress=not quiet, query_timeout=query_timeout, threads=threads,
+                            deterministic=deterministic)
     except StoreWriteError as exc:
         _fail(str(exc))
     click.echo(f"{len(summary.completed)} completed, {len(summary.skipped)} already complete, "
@@ -252,19 +255,28 @@ def merge_command(sources, results_dir):
 
     For runs computed on other machines: new runs are added, runs that continue a stored
     one replace it, and a run whose rounds differ from the stored ones is reported and
-    left as stored.
+    left as stored. Shared round-0 models this store lacks are copied (stored ones are
+    kept), so runs started later here start from the same models.
     """
-    from albench.results import RecordError, ResultStore, StoreWriteError, read_store
+    from albench.results import (
+        RecordError,
+        ResultStore,
+        StoreWriteError,
+        read_round_zeros,
+        read_store,
+    )
 
     store = ResultStore(results_dir)
     for source in sources:
         try:
             report = store.merge(read_store(source))
+            round_zeros = store.merge_round_zeros(read_round_zeros(source))
         except (RecordError, StoreWriteError, FileNotFoundError) as exc:
             _fail(str(exc))
         click.echo(f"{source}: {len(report.added)} added, {len(report.extended)} extended, "
                    f"{len(report.unchanged)} unchanged, {len(report.conflicts)} conflicting "
-                   f"(kept as stored) -> {store.path}")
+                   f"(kept as stored), {len(round_zeros)} shared round-0 models added "
+                   f"-> {store.path}")
         for run_id in report.conflicts:
             click.echo(f"  conflict: run {run_id} differs from the stored run", err=True)
 

@@ -14,19 +14,25 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import wait
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from albench.spec import RunSpec
+
+if TYPE_CHECKING:
+    from albench.round_zero import RoundZero
 
 
 @dataclass(frozen=True)
 class Message:
     """What a worker reports: a run started, a round finished, the run ended or failed."""
 
-    kind: Literal["start", "round", "done", "error"]
+    kind: Literal["start", "round", "round0", "done", "error"]
     run_id: str
     payload: str = ""
-    """JSON of the record (start), of the round (round), or the error text (error)."""
+    """JSON of the record (start), of the round (round), of a shared round 0's record
+    (round0), or the error text (error)."""
+    data: bytes = b""
+    """A shared round 0's weights (round0)."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,14 @@ class Job:
     device: str = "auto"
     query_timeout: float | None = None
     """Seconds a strategy's ``select`` may take before the run fails (None: no limit)."""
+    round_zero: RoundZero | None = None
+    """The shared round 0 the run starts from (see :mod:`albench.round_zero`)."""
+    train_round_zero: bool = False
+    """Train the spec's shared round 0 and send it (a ``round0`` message), not the run."""
+    threads: int | None = None
+    """torch threads for the job (None: the worker's own count)."""
+    deterministic: bool = True
+    """Deterministic kernels on CUDA (see :mod:`albench.reproducibility`)."""
 
 
 Handler = Callable[[Message], None]
@@ -51,19 +65,31 @@ class Executor(Protocol):
 
 def run_messages(job: Job) -> Iterator[Message]:
     """Compute one job, resuming from its record; never raises (errors become messages)."""
+    from albench import reproducibility
     from albench.loop import iter_rounds, new_record, prepare
     from albench.plugins import get_plugins
     from albench.results import parse_record
+    from albench.training import pick_device
 
     run_id = job.spec.run_id
     try:
+        reproducibility.configure(pick_device(job.device), job.threads, job.deterministic)
         run = prepare(job.spec, get_plugins(), job.device)
+        if job.train_round_zero:
+            from albench.round_zero import train_round_zero
+
+            model = train_round_zero(run)
+            yield Message("round0", run_id, model.record.model_dump_json(), model.weights)
+            yield Message("done", run_id)
+            return
         if job.record_json is None:
             record = new_record(run)
         else:
             record = parse_record(job.record_json, f"run {run_id}")
+        if job.round_zero is not None and not record.rounds:
+            record.round_zero = job.round_zero.record.key
         yield Message("start", run_id, record.model_dump_json())
-        for round_record in iter_rounds(run, record, job.query_timeout):
+        for round_record in iter_rounds(run, record, job.query_timeout, job.round_zero):
             yield Message("round", run_id, round_record.model_dump_json())
         yield Message("done", run_id)
     except Exception as exc:  # noqa: BLE001 -- a run's failure becomes its error message

@@ -12,10 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from albench import reproducibility
 from albench.plugins import Plugins
 from albench.results import PluginRef, RoundRecord, RunRecord, now
+from albench.round_zero import RoundZero, RoundZeroError
 from albench.spec import RunSpec
-from albench.training import Trainer, pick_device
+from albench.training import FitResult, Trainer, pick_device
 from albench.types import Dataset, QueryContext
 
 # Purposes that keep the seed streams of one run independent.
@@ -149,7 +151,8 @@ def environment(device) -> dict[str, str]:
 
     return {"albench": __version__, "python": platform.python_version(),
             "torch": torch.__version__, "numpy": np.__version__,
-            "platform": platform.platform(), "device": device_label(device)}
+            "platform": platform.platform(), "device": device_label(device),
+            "torch_threads": str(reproducibility.threads())}
 
 
 def device_label(device) -> str:
@@ -172,28 +175,55 @@ def _cpu_name() -> str:
     return platform.processor()
 
 
+def shared_fit(round_zero: RoundZero, run: PreparedRun, seed: int, device: str,
+               threads: int) -> tuple[FitResult, float]:
+    """Round 0's training result and test accuracy, from the seed's shared round 0."""
+    stored = round_zero.record
+    if stored.dataset_revision != run.dataset.revision:
+        raise RoundZeroError(f"{run.spec.label}: round 0 {stored.key} was trained on dataset "
+                             f"revision {stored.dataset_revision}, the data now is "
+                             f"{run.dataset.revision}")
+    reproducibility.check_threads(stored.threads, stored.device, threads, device,
+                                  f"{run.spec.label}: its shared round 0 ({stored.key})")
+    model = round_zero.load_model(run.trainer, seed)
+    fit = FitResult(model, stored.val_accuracy, stored.epochs, stored.train_seconds)
+    return fit, stored.accuracy
+
+
 def class_counts(dataset: Dataset, idx: np.ndarray) -> list[int]:
     return np.bincount(dataset.y_pool[np.asarray(idx, dtype=np.int64)],
                        minlength=dataset.num_classes).tolist()
 
 
-def iter_rounds(run: PreparedRun, record: RunRecord,
-                query_timeout: float | None = None) -> Iterator[RoundRecord]:
+def iter_rounds(run: PreparedRun, record: RunRecord, query_timeout: float | None = None,
+                round_zero: RoundZero | None = None) -> Iterator[RoundRecord]:
     """Compute the rounds that ``record`` lacks, one at a time.
 
     Every round's randomness derives from (seed, round), so resuming after round ``r``
-    gives exactly the numbers an uninterrupted run would.
+    gives exactly the numbers an uninterrupted run would. Round 0 comes from ``round_zero``
+    (the seed's shared model) when given, and is trained here otherwise.
     """
     spec, dataset, trainer = run.spec, run.dataset, run.trainer
     device = device_label(trainer.device)
+    threads = reproducibility.threads()
     labeled = np.asarray(record.labeled_idx, dtype=np.int64)
     if record.dataset_revision != dataset.revision:
         raise ValueError(f"{spec.label}: stored record was made on dataset revision "
                          f"{record.dataset_revision}, the data now is {dataset.revision}")
+    if record.rounds:
+        last = record.rounds[-1]
+        reproducibility.check_threads(last.threads, last.device, threads, device,
+                                      f"{spec.label}: stored round {last.round}")
     for round_ in range(len(record.rounds), spec.rounds + 1):
-        fit = trainer.fit(dataset.x_pool[labeled], dataset.y_pool[labeled],
-                          seed=derived_seed(spec.seed, _MODEL, round_))
-        accuracy = trainer.accuracy(fit.model, dataset.x_test, dataset.y_test)
+        model_seed = derived_seed(spec.seed, _MODEL, round_)
+        trained_under = {"device": device, "threads": threads,
+                         "determinism": reproducibility.determinism(trainer.device)}
+        if round_ == 0 and round_zero is not None:
+            fit, accuracy = shared_fit(round_zero, run, model_seed, device, threads)
+            trained_under = {name: getattr(round_zero.record, name) for name in trained_under}
+        else:
+            fit = trainer.fit(dataset.x_pool[labeled], dataset.y_pool[labeled], seed=model_seed)
+            accuracy = trainer.accuracy(fit.model, dataset.x_test, dataset.y_test)
         queried, query_seconds, notes = np.empty(0, dtype=np.int64), 0.0, []
         mask = np.zeros(dataset.pool_size, dtype=bool)
         mask[labeled] = True
@@ -222,6 +252,7 @@ def iter_rounds(run: PreparedRun, record: RunRecord,
             round=round_, labeled=len(labeled), accuracy=accuracy,
             val_accuracy=fit.val_accuracy, epochs=fit.epochs_run, queried=queried.tolist(),
             queried_class_counts=class_counts(dataset, queried) if len(queried) else [],
-            train_seconds=fit.seconds, query_seconds=query_seconds, device=device, notes=notes,
+            train_seconds=fit.seconds, query_seconds=query_seconds, notes=notes,
+            **trained_under,
         )
         labeled = np.concatenate([labeled, queried])

@@ -30,8 +30,9 @@ from pydantic import (
 
 from albench.spec import RunSpec
 
-SCHEMA_VERSION = 2
-"""2 added each round's ``device``; records of schema 1 are read and upgraded on save."""
+SCHEMA_VERSION = 3
+"""2 added each round's ``device``; 3 each round's ``threads``, ``determinism`` and ``notes``
+and the run's ``round_zero``. Records of older schemas are read and upgraded on save."""
 DB_NAME = "albench.sqlite"
 
 
@@ -65,6 +66,10 @@ class RoundRecord(BaseModel):
     """Where the round ran, as in the environment (``None`` in schema-1 records)."""
     notes: list[str] = Field(default_factory=list)
     """The strategy's remarks on its query (``QueryContext.note``); left out when empty."""
+    threads: int | None = None
+    """torch's thread count in the round (``None`` before schema 3)."""
+    determinism: dict[str, str] | None = None
+    """Deterministic-kernel settings in force (see :mod:`albench.reproducibility`)."""
 
     @model_serializer(mode="wrap")
     def _without_empty_notes(self, handler):
@@ -72,6 +77,28 @@ class RoundRecord(BaseModel):
         if not data.get("notes"):
             data.pop("notes", None)
         return data
+
+
+class RoundZeroRecord(BaseModel):
+    """A shared round-0 model: what every strategy's run of one seed starts from."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: str
+    identity: dict
+    """The spec fields the key hashes (the run spec without its strategy and query fields)."""
+    dataset_revision: str
+    labeled: int = Field(ge=1)
+    accuracy: float = Field(ge=0, le=1)
+    val_accuracy: float | None = None
+    epochs: int = Field(ge=0)
+    train_seconds: float = Field(ge=0)
+    device: str
+    threads: int
+    determinism: dict[str, str]
+    weights_sha256: str
+    """SHA-256 of the stored weights (safetensors bytes), checked when they are loaded."""
+    created_at: str
 
 
 class PluginRef(BaseModel):
@@ -87,7 +114,7 @@ class RunRecord(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    schema_version: Literal[1, 2] = SCHEMA_VERSION
+    schema_version: Literal[1, 2, 3] = SCHEMA_VERSION
     run_id: str
     status: Literal["running", "complete", "failed"]
     spec: RunSpec
@@ -100,6 +127,9 @@ class RunRecord(BaseModel):
     initial_class_counts: list[int]
     rounds: list[RoundRecord] = Field(default_factory=list)
     error: str | None = None
+    round_zero: str | None = None
+    """The key of the shared round 0 the run started from (see :mod:`albench.round_zero`);
+    ``None`` when the run trained its own."""
     started_at: str
     updated_at: str
 
@@ -252,6 +282,14 @@ class ResultStore:
             db.execute("INSERT OR REPLACE INTO claims (run_id, owner, seen) VALUES (?, ?, ?)",
                        (run_id, me, time.time()))
 
+    def claimed_elsewhere(self, run_id: str, stale_after: float = 6 * 3600) -> bool:
+        """Whether another live process holds the claim on ``run_id``."""
+        me = f"{socket.gethostname()}:{os.getpid()}"
+        with self._connect() as db:
+            row = db.execute("SELECT owner, seen FROM claims WHERE run_id = ?",
+                             (run_id,)).fetchone()
+        return bool(row) and row[0] != me and _alive(row[0], row[1], stale_after)
+
     def merge(self, records: Iterable[RunRecord]) -> MergeReport:
         """Copy runs computed elsewhere into this store, never losing a stored round.
 
@@ -275,6 +313,45 @@ class ResultStore:
                 report.conflicts.append(record.run_id)
         return report
 
+    def get_round_zero(self, key: str) -> tuple[RoundZeroRecord, bytes] | None:
+        """The shared round 0 stored under ``key``: its record and its weights."""
+        with self._connect() as db:
+            row = None if not _has_round_zero(db) else db.execute(
+                "SELECT record, weights FROM round_zero WHERE key = ?", (key,)).fetchone()
+        return None if row is None else (_parse_round_zero(row[0], key, self.path), row[1])
+
+    def save_round_zero(self, record: RoundZeroRecord, weights: bytes) -> None:
+        """Insert or replace one shared round 0, atomically."""
+        try:
+            with self._connect() as db:
+                db.execute(_ROUND_ZERO_TABLE)
+                db.execute("INSERT OR REPLACE INTO round_zero (key, record, weights, updated_at)"
+                           " VALUES (?, ?, ?, ?)",
+                           (record.key, record.model_dump_json(), weights, now()))
+        except sqlite3.Error as exc:
+            raise StoreWriteError(f"cannot write round 0 {record.key} to {self.path}: "
+                                  f"{exc}") from exc
+
+    def round_zeros(self) -> Iterator[tuple[RoundZeroRecord, bytes]]:
+        """Every stored shared round 0, in key order."""
+        with self._connect() as db:
+            rows = [] if not _has_round_zero(db) else db.execute(
+                "SELECT key, record, weights FROM round_zero ORDER BY key").fetchall()
+        for key, text, weights in rows:
+            yield _parse_round_zero(text, key, self.path), weights
+
+    def merge_round_zeros(self, items: Iterable[tuple[RoundZeroRecord, bytes]]) -> list[str]:
+        """Copy the shared round-0 models this store lacks; returns the keys added.
+
+        One already stored is kept as it is: the runs of this store started from it.
+        """
+        added = []
+        for record, weights in items:
+            if self.get_round_zero(record.key) is None:
+                self.save_round_zero(record, weights)
+                added.append(record.key)
+        return added
+
     def release(self, run_id: str) -> None:
         with self._connect() as db:
             db.execute("DELETE FROM claims WHERE run_id = ?", (run_id,))
@@ -296,6 +373,42 @@ def read_store(path: str | Path) -> Iterator[RunRecord]:
         db.close()
     for run_id, text in rows:
         yield parse_record(text, f"{path} run {run_id}")
+
+
+_ROUND_ZERO_TABLE = """CREATE TABLE IF NOT EXISTS round_zero (
+    key TEXT PRIMARY KEY, record TEXT NOT NULL, weights BLOB NOT NULL, updated_at TEXT NOT NULL)"""
+"""Made with the first shared round 0, so opening a store never changes its file."""
+
+
+def _has_round_zero(db: sqlite3.Connection) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                      ("round_zero",)).fetchone() is not None
+
+
+def read_round_zeros(path: str | Path) -> Iterator[tuple[RoundZeroRecord, bytes]]:
+    """Every shared round 0 of another results store (none in stores made before them)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / DB_NAME
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        rows = [] if not _has_round_zero(db) else db.execute(  # none before shared round 0
+            "SELECT key, record, weights FROM round_zero ORDER BY key").fetchall()
+    finally:
+        db.close()
+    for key, text, weights in rows:
+        yield _parse_round_zero(text, key, path), weights
+
+
+def _parse_round_zero(text: str, key: str, source) -> RoundZeroRecord:
+    try:
+        record = RoundZeroRecord.model_validate_json(text)
+    except ValidationError as exc:
+        raise RecordError(f"{source} round 0 {key}: invalid record: {exc.errors()[0]['msg']}"
+                          ) from None
+    if record.key != key:
+        raise RecordError(f"{source} round 0 {key}: the record says key {record.key}")
+    return record
 
 
 @dataclass

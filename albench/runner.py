@@ -8,6 +8,7 @@ from tqdm.auto import tqdm
 
 from albench.executors import Executor, Job, Message
 from albench.results import ResultStore, RoundRecord, RunRecord, StoreBusyError, parse_record
+from albench.round_zero import ensure_round_zeros, round_zero_key
 from albench.spec import RunSpec
 
 
@@ -73,15 +74,53 @@ class Driver:
         self.round_bar.close()
 
 
+def _with_round_zero(pending: list[tuple[RunSpec, RunRecord | None]], store: ResultStore,
+                     executor: Executor, force: bool, progress: bool, summary: RunSummary,
+                     options: dict, query_timeout: float | None) -> list[Job]:
+    """The runs' jobs, each run that starts at round 0 given its seed's shared round 0.
+
+    Runs whose round 0 failed are recorded as failed, those whose round 0 another process
+    is training as busy; neither gets a job.
+    """
+    starting = [spec for spec, record in pending if record is None or not record.rounds]
+    outcome = ensure_round_zeros(
+        starting, store, executor, lambda spec: Job(spec, None, train_round_zero=True,
+                                                    **options),
+        force=force, progress=progress)
+    jobs = []
+    for spec, record in pending:
+        key = round_zero_key(spec)
+        if record is not None and record.rounds:
+            jobs.append(Job(spec, record.model_dump_json(), query_timeout=query_timeout,
+                            **options))
+        elif key in outcome.ready:
+            jobs.append(Job(spec, None if record is None else record.model_dump_json(),
+                            query_timeout=query_timeout, round_zero=outcome.ready[key],
+                            **options))
+        elif key in outcome.failed:
+            summary.failed[spec.run_id] = outcome.failed[key]
+            store.release(spec.run_id)
+        else:
+            summary.busy.append(spec.run_id)
+            store.release(spec.run_id)
+    return jobs
+
+
 def _rounds_done(job: Job) -> int:
     return 0 if job.record_json is None else len(parse_record(job.record_json).rounds)
 
 
 def run_specs(specs: list[RunSpec], store: ResultStore, executor: Executor,
               force: bool = False, device: str = "auto", progress: bool = True,
-              query_timeout: float | None = None) -> RunSummary:
-    """Run (or resume) every spec not yet complete; finished runs are skipped unless forced."""
-    jobs, claimed = [], {}
+              query_timeout: float | None = None, threads: int | None = None,
+              deterministic: bool = True) -> RunSummary:
+    """Run (or resume) every spec not yet complete; finished runs are skipped unless forced.
+
+    Runs that start at round 0 start from their seed's shared round 0, trained first (once
+    per key; with ``force``, again) and stored; see :mod:`albench.round_zero`.
+    """
+    options = {"device": device, "threads": threads, "deterministic": deterministic}
+    pending, claimed = [], {}
     summary = RunSummary()
     for spec in specs:
         existing = store.get(spec.run_id)
@@ -94,8 +133,14 @@ def run_specs(specs: list[RunSpec], store: ResultStore, executor: Executor,
             summary.busy.append(spec.run_id)
             continue
         claimed[spec.run_id] = spec
-        resume = None if existing is None or force else existing.model_dump_json()
-        jobs.append(Job(spec, resume, device, query_timeout))
+        pending.append((spec, None if existing is None or force else existing))
+    try:
+        jobs = _with_round_zero(pending, store, executor, force, progress, summary, options,
+                                query_timeout)
+    except BaseException:
+        for run_id in claimed:
+            store.release(run_id)
+        raise
     driver = Driver(store, jobs, summary, progress)
     try:
         executor.execute(jobs, driver.handle)

@@ -115,6 +115,8 @@ class Suite(BaseModel):
     initial_labeled: int = Field(100, ge=1)
     rounds: int = Field(10, ge=0)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
+    threads: int | None = Field(None, ge=1)
+    """torch threads every run uses (results depend on it; None: the machine's default)."""
     settings: list[Setting] = Field(min_length=1)
 
     @model_validator(mode="after")

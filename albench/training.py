@@ -28,7 +28,8 @@ class TrainingConfig(BaseModel):
     """How every model is trained; part of each run's spec."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    late_fields: ClassVar[frozenset[str]] = frozenset({"checkpoint", "l2_kernels"})
+    late_fields: ClassVar[frozenset[str]] = frozenset({"checkpoint", "l2_kernels",
+                                                       "min_steps"})
     """Fields added after records existed (see :func:`albench.spec.identity`)."""
 
     epochs: int = Field(50, ge=1)
@@ -56,6 +57,11 @@ class TrainingConfig(BaseModel):
                              "would stop training first; set patience to None")
         return self
 
+    # Convergence on small labelled sets (issue 24).
+    min_steps: int = Field(0, ge=0)
+    """Train at least this many optimizer steps: epochs are added beyond ``epochs`` until
+    they are reached, and early stopping waits for them (0: ``epochs`` alone decides)."""
+
 
 @dataclass
 class FitResult:
@@ -77,6 +83,22 @@ def keeps_epoch(rule: str, epoch: int, key: tuple[float, float],
     if rule == "study":
         return epoch > STUDY_CHECKPOINT_DELAY and (best is None or key[0] >= best[0])
     return best is None or key > best
+
+
+def steps_per_epoch(config: TrainingConfig, n_train: int) -> int:
+    """Optimizer steps in one epoch over ``n_train`` examples (a lone straggler is skipped)."""
+    def counted(size: int) -> bool:
+        return size >= 2 or n_train < 2
+
+    full, rest = divmod(n_train, config.batch_size)
+    return full * counted(config.batch_size) + (rest > 0 and counted(rest))
+
+
+def epoch_bounds(config: TrainingConfig, n_train: int) -> tuple[int, int]:
+    """(most, fewest) epochs to train: ``min_steps`` raises both above the configured ones."""
+    steps = max(1, steps_per_epoch(config, n_train))
+    needed = -(-config.min_steps // steps)
+    return max(config.epochs, needed), needed
 
 
 def pick_device(requested: str = "auto") -> torch.device:
@@ -144,9 +166,10 @@ class Trainer:
         generator = torch.Generator().manual_seed(seed)
         best_state, best_key, since_best, epochs_run = None, None, 0, 0
         train_t = torch.as_tensor(train)
+        max_epochs, min_epochs = epoch_bounds(cfg, len(train_t))
         with torch.random.fork_rng(devices=self._rng_devices()):
             torch.manual_seed(seed)
-            for epoch in range(cfg.epochs):
+            for epoch in range(max_epochs):
                 epochs_run = epoch + 1
                 model.train()
                 # one host-to-device copy per epoch, not per step
@@ -166,7 +189,8 @@ class Trainer:
                     best_state = copy.deepcopy(model.state_dict())
                 else:
                     since_best += 1
-                    if cfg.patience is not None and since_best >= cfg.patience:
+                    if (cfg.patience is not None and since_best >= cfg.patience
+                            and epochs_run >= min_epochs):
                         break
         if best_state is not None:
             model.load_state_dict(best_state)
