@@ -193,6 +193,8 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=1000)
     parser.add_argument("-m", "--method", action="append",
                         help="only methods whose name contains this (case-insensitive)")
+    parser.add_argument("-l", "--library", action="append",
+                        help="only albench and libraries whose name contains this")
     args = parser.parse_args()
     torch.set_num_threads(1)
     print("versions: " + ", ".join(f"{name} {version(name)}" for name in
@@ -204,8 +206,11 @@ def main() -> None:
             data = inputs(pool)
             cases = (uncertainty_cases(data, args.budget) + batchbald_cases(data)
                      + embedding_cases(data, args.budget))
-            wanted = [c for c in cases if not args.method
-                      or any(m.lower() in c.method.lower() for m in args.method)]
+            wanted = [c for c in cases
+                      if (not args.method or any(m.lower() in c.method.lower()
+                                                 for m in args.method))
+                      and (not args.library or c.library == "albench"
+                           or any(name in c.library for name in args.library))]
             reference: dict[str, float] = {}
             for case in wanted:
                 seconds, peak = measure(case)
