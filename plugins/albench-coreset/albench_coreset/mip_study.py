@@ -13,6 +13,7 @@ the same feasible set, smaller. Distances are the study's: ``sqrt(clip(|x|² + |
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -146,15 +147,16 @@ class StudySearch:
 def study_search(points: torch.Tensor, labelled: np.ndarray, budget: int,
                  greedy: np.ndarray, greedy_radius: float, outliers: int,
                  time_limit: float = STUDY_TIME_LIMIT, eps: float = STUDY_EPS,
-                 cap: float | None = STUDY_DISTANCE_CAP,
-                 block_elements: int = 2**24) -> StudySearch:
+                 cap: float | None = STUDY_DISTANCE_CAP, block_elements: int = 2**24,
+                 on_solve: Callable[[Solve], None] | None = None) -> StudySearch:
     """The study's binary search on the radius (L703-744).
 
     Starts from the greedy picks (candidate columns) at ``greedy_radius``, with the lower
     bound at half of it. While the bracket is wider than ``eps``: solve at its midpoint; a
     feasible solve lowers the upper bound to the largest pairwise distance not above the
     midpoint and keeps its picks; an infeasible one, or one stopped at ``time_limit``, raises
-    the lower bound to the smallest pairwise distance not below it.
+    the lower bound to the smallest pairwise distance not below it. ``on_solve`` is called
+    with each :class:`Solve` as it ends.
     """
     search = StudySearch(np.asarray(greedy, dtype=np.int64), greedy_radius, greedy_radius / 2)
     while search.upper - search.lower > eps:
@@ -165,6 +167,8 @@ def study_search(points: torch.Tensor, labelled: np.ndarray, budget: int,
         picks, outcome = solve_at(graph, budget, outliers, time_limit)
         search.solves.append(Solve(delta, outcome, built - began, time.perf_counter() - built,
                                    len(graph.rows), graph.cover.nnz))
+        if on_solve is not None:
+            on_solve(search.solves[-1])
         if picks is None:
             search.lower = max(delta, graph.above)
         else:

@@ -123,7 +123,7 @@ class CoreSetMIPStudy:
 
     def __init__(self, outliers: int | None = None, time_limit: float = STUDY_TIME_LIMIT,
                  eps: float = STUDY_EPS, distance_cap: float | None = STUDY_DISTANCE_CAP,
-                 chunk_elements: int = DEFAULT_CHUNK_ELEMENTS):
+                 chunk_elements: int = DEFAULT_CHUNK_ELEMENTS, on_solve=None):
         if outliers is not None and outliers < 0:
             raise ValueError(f"coreset-mip-study: outliers must be >= 0, got {outliers}")
         if time_limit <= 0 or eps <= 0 or chunk_elements < 1 or (
@@ -135,6 +135,8 @@ class CoreSetMIPStudy:
         self.eps = eps
         self.distance_cap = distance_cap
         self.chunk_elements = chunk_elements
+        self.on_solve = on_solve
+        """Called with each solve as it ends (benchmarks print progress with it)."""
         self.last_search = None
         """The last query's :class:`~albench_coreset.mip_study.StudySearch`, for inspection."""
 
@@ -154,7 +156,7 @@ class CoreSetMIPStudy:
         search = study_search(points, labelled, budget, start, radius,
                               study_outliers(size) if self.outliers is None else self.outliers,
                               self.time_limit, self.eps, self.distance_cap,
-                              self.chunk_elements)
+                              self.chunk_elements, self.on_solve)
         self.last_search = search
         for solve in search.solves:
             if solve.outcome not in ("feasible", "infeasible"):

@@ -30,21 +30,24 @@ def main() -> None:
     context = context_from_options(args)
     entropy = get_plugins().get("strategies", "entropy").factory()
     _, entropy_seconds = timed_select(entropy, context, args.budget)
-    strategy = CoreSetMIPStudy(time_limit=args.time_limit)
+    print(f"outliers {study_outliers(context.dataset.pool_size)}, time limit "
+          f"{args.time_limit:g} s per solve")
+    print("| radius | outcome | build s | solve s | rows | nonzeros |")
+    print("| ---: | --- | ---: | ---: | ---: | ---: |", flush=True)
+
+    def show(solve):
+        print(f"| {solve.delta:.4g} | {solve.outcome} | {solve.build_seconds:.1f} "
+              f"| {solve.solve_seconds:.1f} | {solve.rows} | {solve.nonzeros} |", flush=True)
+
+    strategy = CoreSetMIPStudy(time_limit=args.time_limit, on_solve=show)
     start = time.perf_counter()
     picks = strategy.select(context, args.budget)
     seconds = time.perf_counter() - start
     search = strategy.last_search
     assert len(np.unique(picks)) == args.budget
-    print(f"outliers {study_outliers(context.dataset.pool_size)}, time limit "
-          f"{args.time_limit:g} s, {len(search.solves)} solves, {seconds:.1f} s in all "
-          f"({seconds / entropy_seconds:.1f}x entropy's {entropy_seconds:.2f} s); "
-          f"radius bracket [{search.lower:.4g}, {search.upper:.4g}]")
-    print("| radius | outcome | build s | solve s | rows | nonzeros |")
-    print("| ---: | --- | ---: | ---: | ---: | ---: |")
-    for solve in search.solves:
-        print(f"| {solve.delta:.4g} | {solve.outcome} | {solve.build_seconds:.1f} "
-              f"| {solve.solve_seconds:.1f} | {solve.rows} | {solve.nonzeros} |", flush=True)
+    print(f"{len(search.solves)} solves, {seconds:.1f} s in all ({seconds / entropy_seconds:.1f}"
+          f"x entropy's {entropy_seconds:.2f} s); radius bracket [{search.lower:.4g}, "
+          f"{search.upper:.4g}]")
     for note in context.notes:
         print("note:", note)
 
