@@ -6,12 +6,13 @@ import platform
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 
+from albench.guard import changed_parts, owned_fingerprints, query_context
 from albench.plugins import Plugins
 from albench.results import PluginRef, RoundRecord, RunRecord, now
 from albench.spec import RunSpec
@@ -51,6 +52,29 @@ def time_limit(seconds: float | None, what: str):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def _select(strategy, context: QueryContext, budget: int, query_timeout: float | None,
+            who: str, round_: int):
+    """``strategy.select``, its exceptions and overruns as :class:`StrategyError`."""
+    try:
+        with time_limit(query_timeout, who):
+            return strategy.select(context, budget)
+    except StrategyError:
+        raise
+    except (Exception, SystemExit, GeneratorExit) as exc:  # a strategy may not end the run
+        raise StrategyError(f"{who} raised {type(exc).__name__} in round {round_}: "
+                            f"{exc}") from exc
+
+
+def check_untouched(before: dict[str, int], dataset: Dataset, labeled: np.ndarray, who: str,
+                    round_: int) -> None:
+    """Fail the run, naming ``who``, if the loop's own data changed during a query."""
+    changed = changed_parts(before, owned_fingerprints(dataset, labeled))
+    if changed:
+        raise StrategyError(f"{who} changed the harness's {', '.join(changed)} in round "
+                            f"{round_}; strategies must not modify what they are given "
+                            f"(work on copies)")
 
 
 def derived_seed(seed: int, purpose: int, round_: int = 0) -> int:
@@ -177,12 +201,13 @@ def class_counts(dataset: Dataset, idx: np.ndarray) -> list[int]:
                        minlength=dataset.num_classes).tolist()
 
 
-def iter_rounds(run: PreparedRun, record: RunRecord,
-                query_timeout: float | None = None) -> Iterator[RoundRecord]:
+def iter_rounds(run: PreparedRun, record: RunRecord, query_timeout: float | None = None,
+                before_query: Callable[[int], None] | None = None) -> Iterator[RoundRecord]:
     """Compute the rounds that ``record`` lacks, one at a time.
 
     Every round's randomness derives from (seed, round), so resuming after round ``r``
-    gives exactly the numbers an uninterrupted run would.
+    gives exactly the numbers an uninterrupted run would. ``before_query(round)`` is called
+    just before each query (an executor starts its external timer there).
     """
     spec, dataset, trainer = run.spec, run.dataset, run.trainer
     device = device_label(trainer.device)
@@ -199,23 +224,17 @@ def iter_rounds(run: PreparedRun, record: RunRecord,
         mask[labeled] = True
         budget = min(spec.batch_size, int((~mask).sum()))
         if round_ < spec.rounds and budget > 0:
-            context = QueryContext(
-                dataset=dataset, model=fit.model, labeled_idx=labeled,
-                unlabeled_idx=np.flatnonzero(~mask), labeled_labels=dataset.y_pool[labeled],
-                rng=np.random.default_rng(derived_seed(spec.seed, _STRATEGY, round_)),
-                trainer=trainer, round=round_,
-            )
             who = f"strategy {spec.strategy!r} (plugin {run.plugins['strategy'].plugin})"
+            context = query_context(
+                dataset, trainer, fit.model, labeled,
+                np.random.default_rng(derived_seed(spec.seed, _STRATEGY, round_)), round_)
+            if before_query is not None:
+                before_query(round_)
+            owned = owned_fingerprints(dataset, labeled)
             start = time.perf_counter()
-            try:
-                with time_limit(query_timeout, who):
-                    selected = run.strategy.select(context, budget)
-            except StrategyError:
-                raise
-            except Exception as exc:
-                raise StrategyError(f"{who} raised {type(exc).__name__} in round {round_}: "
-                                    f"{exc}") from exc
+            selected = _select(run.strategy, context, budget, query_timeout, who, round_)
             query_seconds = time.perf_counter() - start
+            check_untouched(owned, dataset, labeled, who, round_)
             queried = validate_selection(selected, budget, mask, who)
         yield RoundRecord(
             round=round_, labeled=len(labeled), accuracy=accuracy,
