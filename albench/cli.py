@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -69,7 +70,7 @@ def main() -> None:
 def run(all_strategies, strategies, suite, seeds, results_dir, force, executor, workers,
         device, threads, data_dir, query_timeout, leaderboard, leaderboards_dir, quiet):
     """Run (or resume) a suite for the chosen strategies."""
-    from albench.results import ResultStore, StoreWriteError
+    from albench.results import ResultStore, StoreError
     from albench.runner import run_specs
     from albench.spec import SuiteError, load_suite
 
@@ -102,14 +103,22 @@ def run(all_strategies, strategies, suite, seeds, results_dir, force, executor, 
     except (UnknownNameError, TypeError) as exc:
         _fail(str(exc))
     specs = suite_obj.run_specs(names, _parse_seeds(seeds))
-    store = ResultStore(results_dir)
+    try:
+        store = ResultStore(results_dir)
+    except StoreError as exc:
+        _fail(str(exc))
     click.echo(f"suite {suite_obj.name} v{suite_obj.version}: {len(specs)} runs "
                f"({len(names)} strategies) -> {store.path}", err=True)
+    signal.signal(signal.SIGTERM, _interrupt)  # so that claims are released
     try:
         summary = run_specs(specs, store, executor_obj, force=force, device=device,
                             progress=not quiet, query_timeout=query_timeout)
-    except StoreWriteError as exc:
+    except StoreError as exc:
         _fail(str(exc))
+    except KeyboardInterrupt:
+        click.echo("interrupted: every finished round is stored; run the same command again "
+                   "to resume", err=True)
+        sys.exit(130)
     click.echo(f"{len(summary.completed)} completed, {len(summary.skipped)} already complete, "
                f"{len(summary.busy)} busy in another process, {len(summary.failed)} failed",
                err=True)
@@ -121,6 +130,10 @@ def run(all_strategies, strategies, suite, seeds, results_dir, force, executor, 
         sys.exit(1)
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def _write_leaderboard(store, suite_name: str, directory: Path) -> None:
     try:
         from albench.report import write_leaderboard
@@ -128,6 +141,14 @@ def _write_leaderboard(store, suite_name: str, directory: Path) -> None:
         return
     path = write_leaderboard(store, suite_name, directory)
     click.echo(f"leaderboard: {path}", err=True)
+    _warn_invalid(store)
+
+
+def _warn_invalid(store) -> None:
+    """Report the invalid records that were left out of a leaderboard."""
+    for run_id, error in store.invalid.items():
+        click.echo(f"warning: left out invalid record {run_id}: {error}; `albench run "
+                   f"--force` recomputes it", err=True)
 
 
 @main.command("plugins")
@@ -225,10 +246,10 @@ def _stored_suites(store) -> list[str]:
 def leaderboard_command(suites, results_dir, out_dir, as_csv, plots):
     """Write leaderboards/<suite>.md and its plots from the stored runs."""
     from albench.report import write_leaderboard
-    from albench.results import RecordError, ResultStore
+    from albench.results import RecordError, ResultStore, StoreError
 
-    store = ResultStore(results_dir)
     try:
+        store = ResultStore(results_dir)
         stored = _stored_suites(store)
         if not stored:
             _fail(f"no runs stored in {store.path}")
@@ -239,8 +260,9 @@ def leaderboard_command(suites, results_dir, out_dir, as_csv, plots):
         for suite in suites or stored:
             path = write_leaderboard(store, suite, Path(out_dir), csv=as_csv, plots=plots)
             click.echo(f"leaderboard: {path}")
-    except RecordError as exc:
+    except (RecordError, StoreError) as exc:
         _fail(str(exc))
+    _warn_invalid(store)
 
 
 @main.command("merge")

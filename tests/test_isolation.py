@@ -103,7 +103,7 @@ def albench(*args, root, timeout=300, **env):
     environment = {**os.environ, **env,
                    "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
     command = "from albench.cli import cli_entry; cli_entry()"
-    return subprocess.run([sys.executable, "-c", command, *args], capture_output=True,
+    return subprocess.run([sys.executable, "-c", command, *args], capture_output=True, check=False,
                           text=True, timeout=timeout, env=environment)
 
 
