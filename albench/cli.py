@@ -10,7 +10,13 @@ from pathlib import Path
 
 import click
 
-from albench.plugins import KINDS, RegistrationError, UnknownNameError, get_plugins
+from albench.plugins import (
+    DISABLE_HINT,
+    KINDS,
+    RegistrationError,
+    UnknownNameError,
+    get_plugins,
+)
 
 
 def _fail(message: str) -> None:
@@ -82,11 +88,16 @@ def run(all_strategies, strategies, suite, seeds, results_dir, force, executor, 
         torch.set_num_threads(threads)
     if not all_strategies and not strategies:
         _fail("choose strategies: --all, or -s NAME (see `albench list strategies`)")
+    plugins = get_plugins()
+    for err in plugins.load_errors:
+        click.echo(f"warning: plugin {err.name} ({err.distribution}) failed to load and is "
+                   f"skipped, with its strategies: {err.error}", err=True)
+    if plugins.load_errors:
+        click.echo(f"  {DISABLE_HINT}", err=True)
     try:
         suite_obj = load_suite(suite)
     except SuiteError as exc:
         _fail(str(exc))
-    plugins = get_plugins()
     if strategies:
         names = list(strategies)
     elif suite_obj.strategies == ["all"]:
@@ -175,9 +186,11 @@ def plugins_command(as_json):
         click.echo("  none installed (packages add plugins through the 'albench' "
                    "entry-point group; see `albench new-plugin`)")
     if plugins.load_errors:
-        click.echo("failed to load:")
+        click.echo("failed to load (skipped):")
     for err in plugins.load_errors:
         click.echo(f"  {err.name}  ({err.distribution}): {err.error}")
+    if plugins.load_errors:
+        click.echo(f"  {DISABLE_HINT}")
 
 
 def _echo_plugin(info, title: str) -> None:
