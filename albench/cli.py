@@ -304,6 +304,52 @@ def merge_command(sources, results_dir):
             click.echo(f"  conflict: run {run_id} differs from the stored run", err=True)
 
 
+@main.command("verify")
+@click.option("--results", "results_dir", default="results", show_default=True,
+              type=click.Path(file_okay=False, exists=True), help="Results directory.")
+@click.option("--suite", help="Only this suite's runs (as stored).")
+@click.option("--sample", default=2, show_default=True, type=click.IntRange(min=0),
+              help="Rounds recomputed per run, chosen at random (0: every round).")
+@click.option("--seed", type=click.IntRange(min=0), help="Seed for choosing the rounds.")
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 1024),
+              help="torch threads: the count the runs were computed with.")
+def verify_command(results_dir, suite, sample, seed, threads):
+    """Recompute sampled rounds of stored runs on the CPU; report any that differ.
+
+    Catches hand-edited and fabricated records. Runs are reproducible on a CPU at a fixed
+    torch thread count, so verify with the count the runs were computed with.
+    """
+    import numpy as np
+    import torch
+
+    from albench.results import ResultStore, StoreError
+    from albench.verify import sample_rounds, verify_record
+
+    torch.set_num_threads(threads)
+    try:
+        store = ResultStore(results_dir)
+        records = list(store.records(suite))
+    except StoreError as exc:
+        _fail(str(exc))
+    rng = np.random.default_rng(seed)
+    plugins, failed = get_plugins(), len(store.invalid)
+    for run_id, error in store.invalid.items():
+        click.echo(f"INVALID {run_id}: {error}")
+    for record in records:
+        verdict = verify_record(record, sample_rounds(record, sample, rng), plugins)
+        label = f"{record.run_id} ({record.spec.label})"
+        if verdict.ok:
+            click.echo(f"ok {label}: rounds {verdict.rounds} match")
+            continue
+        failed += 1
+        for problem in verdict.problems:
+            click.echo(f"DIFFERS {label}: {problem}")
+    click.echo(f"{len(records) + len(store.invalid) - failed} verified, {failed} differ or "
+               f"are invalid", err=True)
+    if failed:
+        sys.exit(1)
+
+
 @main.command("compare")
 @click.argument("strategy_a")
 @click.argument("strategy_b")

@@ -8,6 +8,8 @@ a busy machine slows both, so the ratio is the figure to read.
 """
 
 import argparse
+import subprocess
+import sys
 import tempfile
 import time
 
@@ -34,10 +36,16 @@ def main() -> None:
                                 progress=False)
             seconds[name] = time.perf_counter() - start
             assert len(summary.completed) == len(specs), summary.failed
+    start = time.perf_counter()  # what a worker does once: import albench and its plugins
+    imports = "import albench.loop; from albench.plugins import get_plugins; get_plugins()"
+    subprocess.run([sys.executable, "-c", imports], check=True)
+    startup = time.perf_counter() - start
     runs = len(specs)
     print(f"quick, {args.strategy}, {runs} runs: inline {seconds['inline'] / runs:.2f} s/run, "
           f"local (own process) {seconds['local'] / runs:.2f} s/run, ratio "
-          f"{seconds['local'] / seconds['inline']:.3f}")
+          f"{seconds['local'] / seconds['inline']:.3f}; the worker's start-up (imports) "
+          f"{startup:.2f} s once, without it the ratio is "
+          f"{(seconds['local'] - startup) / seconds['inline']:.3f}")
 
 
 if __name__ == "__main__":
