@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import sys
@@ -24,6 +25,8 @@ def _fail(message: str) -> None:
 
 
 def _parse_seeds(text: str | None) -> list[int] | None:
+    from albench.spec import MAX_SEED, MAX_SEEDS
+
     if text is None:
         return None
     seeds = []
@@ -32,14 +35,36 @@ def _parse_seeds(text: str | None) -> list[int] | None:
         try:
             if "-" in part:
                 low, high = (int(v) for v in part.split("-", 1))
+                if len(range(low, high + 1)) > MAX_SEEDS:
+                    _fail(f"--seeds {part} lists more than {MAX_SEEDS} seeds")
                 seeds.extend(range(low, high + 1))
             else:
                 seeds.append(int(part))
         except ValueError:
             _fail(f"--seeds must look like 0,1,2 or 0-4, got {text!r}")
-    if not seeds or min(seeds) < 0:
-        _fail(f"--seeds must list non-negative integers, got {text!r}")
+    if not seeds or min(seeds) < 0 or max(seeds) > MAX_SEED:
+        _fail(f"--seeds must list integers in 0..{MAX_SEED}, got {text!r}")
+    if len(seeds) > MAX_SEEDS:
+        _fail(f"--seeds lists {len(seeds)} seeds; at most {MAX_SEEDS} at once")
     return seeds
+
+
+def _finite(ctx, param, value):
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"must be a finite number of seconds, got {value}")
+    return value
+
+
+def _device(ctx, param, value):
+    if value == "auto":
+        return value
+    import torch
+
+    try:
+        torch.device(value)
+    except RuntimeError:
+        raise click.BadParameter(f"must be auto, cpu, cuda or cuda:N, got {value!r}") from None
+    return value
 
 
 @click.group()
@@ -59,12 +84,14 @@ def main() -> None:
               type=click.Path(file_okay=False), help="Results directory (SQLite store).")
 @click.option("--force", is_flag=True, help="Recompute runs that are already complete.")
 @click.option("--executor", default="local", show_default=True, help="Where runs execute.")
-@click.option("--workers", type=int, help="Worker count for parallel executors.")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:N].")
-@click.option("--threads", type=click.IntRange(min=1),
+@click.option("--workers", type=click.IntRange(min=1), help="Worker count for parallel "
+              "executors.")
+@click.option("--device", default="auto", show_default=True, callback=_device,
+              help="auto, cpu or cuda[:N].")
+@click.option("--threads", type=click.IntRange(1, 1024),
               help="torch threads for in-process runs (1 is fastest for small models on a "
                    "busy CPU).")
-@click.option("--query-timeout", type=click.FloatRange(min=0, min_open=True),
+@click.option("--query-timeout", type=click.FloatRange(min=0, min_open=True), callback=_finite,
               help="Seconds a strategy may spend on one query before its run fails.")
 @click.option("--data-dir", type=click.Path(file_okay=False),
               help="Where datasets are found or downloaded (sets ALBENCH_DATA_DIR).")
@@ -188,13 +215,13 @@ def plugins_command(as_json):
     if plugins.load_errors:
         click.echo("failed to load (skipped):")
     for err in plugins.load_errors:
-        click.echo(f"  {err.name}  ({err.distribution}): {err.error}")
+        click.echo(f"  {_printable(err.name)}  ({err.distribution}): {_printable(err.error)}")
     if plugins.load_errors:
         click.echo(f"  {DISABLE_HINT}")
 
 
 def _echo_plugin(info, title: str) -> None:
-    click.echo(f"  {title}")
+    click.echo(f"  {_printable(title)}")
     click.echo(f"    hooks: {', '.join(info.hooks) or '-'}")
     for kind, names in info.registered.items():
         click.echo(f"    {kind}: {', '.join(names)}")
@@ -240,7 +267,13 @@ def list_command(kind):
         for name in sorted(plugins.registry[k]):
             item = plugins.registry[k][name]
             shown = name + "A+B" if name.endswith(":") else name
-            click.echo(f"  {shown:24} {item.description}  [{item.plugin}]")
+            click.echo(f"  {shown:24} {_printable(item.description)}  "
+                       f"[{_printable(item.plugin)}]")
+
+
+def _printable(text: str) -> str:
+    """``text`` as is when printable, else escaped (no newlines or terminal codes)."""
+    return text if text.isprintable() else repr(text)[1:-1]
 
 
 def _stored_suites(store) -> list[str]:

@@ -84,9 +84,10 @@ def derived_seed(seed: int, purpose: int, round_: int = 0) -> int:
 
 def initial_labeled(spec: RunSpec, pool_size: int) -> np.ndarray:
     """The random initial set: identical for every strategy run with the same seed."""
-    if spec.initial_labeled > pool_size:
-        raise ValueError(f"{spec.label}: initial_labeled={spec.initial_labeled} exceeds the "
-                         f"pool of {pool_size}")
+    for name in ("initial_labeled", "batch_size"):
+        if getattr(spec, name) > pool_size:
+            raise ValueError(f"{spec.label}: {name}={getattr(spec, name)} exceeds the pool of "
+                             f"{pool_size}")
     rng = np.random.default_rng(derived_seed(spec.seed, _INITIAL_SET))
     return np.sort(rng.choice(pool_size, spec.initial_labeled, replace=False))
 
@@ -95,7 +96,12 @@ def validate_selection(selected, budget: int, labeled_mask: np.ndarray, who: str
                        ) -> np.ndarray:
     """Return ``selected`` as int64 indices, or raise :class:`SelectionError` naming ``who``."""
     where = who
-    array = np.asarray(selected)
+    try:
+        array = np.asarray(selected)
+    except Exception as exc:  # noqa: BLE001 -- e.g. a meta or requires_grad tensor
+        raise SelectionError(f"{where} returned a {type(selected).__name__} that cannot be read "
+                             f"as pool indices ({type(exc).__name__}: {exc}); return a numpy "
+                             f"array") from None
     if array.dtype == bool or not (np.issubdtype(array.dtype, np.integer) or array.size == 0):
         raise SelectionError(f"{where} returned {array.dtype} values; it must return integer "
                              f"pool indices")
@@ -215,6 +221,9 @@ def iter_rounds(run: PreparedRun, record: RunRecord, query_timeout: float | None
     if record.dataset_revision != dataset.revision:
         raise ValueError(f"{spec.label}: stored record was made on dataset revision "
                          f"{record.dataset_revision}, the data now is {dataset.revision}")
+    if len(labeled) and (labeled.min() < 0 or labeled.max() >= dataset.pool_size):
+        raise ValueError(f"{spec.label}: stored record holds labelled indices outside the pool "
+                         f"of {dataset.pool_size}; `albench run --force` recomputes it")
     for round_ in range(len(record.rounds), spec.rounds + 1):
         fit = trainer.fit(dataset.x_pool[labeled], dataset.y_pool[labeled],
                           seed=derived_seed(spec.seed, _MODEL, round_))

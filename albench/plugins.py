@@ -188,7 +188,8 @@ class Plugins:
             self.registry[kind][item.name] = item
 
     def _check(self, item: Registered, distribution: str) -> None:
-        if not isinstance(item.name, str) or not item.name.strip():
+        if (not isinstance(item.name, str) or not item.name.strip() or not item.name.isprintable()
+                or item.name != item.name.strip()):
             raise RegistrationError(f"plugin {item.plugin!r} registered a {SINGULAR[item.kind]} "
                                     f"with an invalid name {item.name!r}")
         if not callable(item.factory):

@@ -99,6 +99,8 @@ class RunRecord(BaseModel):
         if len(self.initial_labeled_idx) != self.spec.initial_labeled:
             raise ValueError("initial_labeled_idx does not have spec.initial_labeled entries")
         seen = set(self.initial_labeled_idx)
+        if any(i < 0 for i in self.labeled_idx):
+            raise ValueError("negative pool indices")
         if len(seen) != len(self.initial_labeled_idx):
             raise ValueError("initial_labeled_idx has duplicates")
         for position, rnd in enumerate(self.rounds):
@@ -270,7 +272,8 @@ class ResultStore:
 
     def claim(self, run_id: str, stale_after: float = 6 * 3600) -> None:
         """Mark ``run_id`` as being computed by this process, unless a live one has it."""
-        me = f"{socket.gethostname()}:{os.getpid()}"
+        pid = os.getpid()
+        me = f"{socket.gethostname()}:{pid}:{_started(pid)}"
         with self._connect() as db:
             row = db.execute("SELECT owner, seen FROM claims WHERE run_id = ?",
                              (run_id,)).fetchone()
@@ -358,8 +361,18 @@ def _continues(longer: RunRecord, shorter: RunRecord) -> bool:
             and longer.rounds[:len(shorter.rounds)] == shorter.rounds)
 
 
+def _started(pid: int) -> str:
+    """When process ``pid`` started (clock ticks since boot, Linux), or '' if unknown."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
 def _alive(owner: str, seen: float | None, stale_after: float) -> bool:
-    host, _, pid = owner.rpartition(":")
+    """Whether a claim's owner (``host:pid[:start]``) still runs; a reused pid does not."""
+    host, pid, *start = owner.split(":")
     if host == socket.gethostname():
         try:
             os.kill(int(pid), 0)
@@ -367,5 +380,5 @@ def _alive(owner: str, seen: float | None, stale_after: float) -> bool:
             return False
         except PermissionError:
             return True
-        return True
+        return not (start and start[0] and _started(int(pid)) != start[0])
     return seen is not None and time.time() - seen < stale_after

@@ -2,9 +2,12 @@
 own run, and `albench run` still ends with its summary and a failing exit status."""
 
 import os
+import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -123,3 +126,33 @@ def test_hostile_strategies_cost_only_their_own_runs(tiny_suite, tmp_path):
     for strategy, message in EXPECTED.items():
         assert records[strategy].status == "failed"
         assert message in records[strategy].error, (strategy, records[strategy].error)
+
+
+@pytest.mark.slow
+def test_sigterm_releases_claims_and_says_how_to_resume(tiny_suite, tmp_path):
+    results = tmp_path / "results"
+    environment = {**os.environ, "ALBENCH_DISABLE_PLUGINS": ""}
+    command = "from albench.cli import cli_entry; cli_entry()"
+    process = subprocess.Popen(
+        [sys.executable, "-c", command, "run", "-s", "random", "--suite", str(tiny_suite),
+         "--results", str(results), "--no-leaderboard", "--quiet", "--device", "cpu",
+         "--threads", "1"], stderr=subprocess.PIPE, text=True, env=environment)
+    deadline = time.time() + 240
+    while time.time() < deadline and not _claims(results):
+        time.sleep(0.1)
+    assert _claims(results), "the run never claimed anything"
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "interrupted: every finished round is stored; run the same command again" in stderr
+    assert _claims(results) == []
+
+
+def _claims(results):
+    if not (results / "albench.sqlite").exists():
+        return []
+    try:
+        with sqlite3.connect(results / "albench.sqlite") as db:
+            return db.execute("SELECT run_id FROM claims").fetchall()
+    except sqlite3.OperationalError:  # the tables are being created
+        return []
