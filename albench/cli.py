@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import json
+import math
 import os
+import signal
 import sys
 from pathlib import Path
 
 import click
 
-from albench.plugins import KINDS, RegistrationError, UnknownNameError, get_plugins
+from albench.plugins import (
+    DISABLE_HINT,
+    KINDS,
+    RegistrationError,
+    UnknownNameError,
+    get_plugins,
+)
 
 
 def _fail(message: str) -> None:
@@ -17,6 +25,8 @@ def _fail(message: str) -> None:
 
 
 def _parse_seeds(text: str | None) -> list[int] | None:
+    from albench.spec import MAX_SEED, MAX_SEEDS
+
     if text is None:
         return None
     seeds = []
@@ -25,14 +35,36 @@ def _parse_seeds(text: str | None) -> list[int] | None:
         try:
             if "-" in part:
                 low, high = (int(v) for v in part.split("-", 1))
+                if len(range(low, high + 1)) > MAX_SEEDS:
+                    _fail(f"--seeds {part} lists more than {MAX_SEEDS} seeds")
                 seeds.extend(range(low, high + 1))
             else:
                 seeds.append(int(part))
         except ValueError:
             _fail(f"--seeds must look like 0,1,2 or 0-4, got {text!r}")
-    if not seeds or min(seeds) < 0:
-        _fail(f"--seeds must list non-negative integers, got {text!r}")
+    if not seeds or min(seeds) < 0 or max(seeds) > MAX_SEED:
+        _fail(f"--seeds must list integers in 0..{MAX_SEED}, got {text!r}")
+    if len(seeds) > MAX_SEEDS:
+        _fail(f"--seeds lists {len(seeds)} seeds; at most {MAX_SEEDS} at once")
     return seeds
+
+
+def _finite(ctx, param, value):
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"must be a finite number of seconds, got {value}")
+    return value
+
+
+def _device(ctx, param, value):
+    if value == "auto":
+        return value
+    import torch
+
+    try:
+        torch.device(value)
+    except RuntimeError:
+        raise click.BadParameter(f"must be auto, cpu, cuda or cuda:N, got {value!r}") from None
+    return value
 
 
 @click.group()
@@ -52,15 +84,17 @@ def main() -> None:
               type=click.Path(file_okay=False), help="Results directory (SQLite store).")
 @click.option("--force", is_flag=True, help="Recompute runs that are already complete.")
 @click.option("--executor", default="local", show_default=True, help="Where runs execute.")
-@click.option("--workers", type=int, help="Worker count for parallel executors.")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:N].")
-@click.option("--threads", type=click.IntRange(min=1),
+@click.option("--workers", type=click.IntRange(min=1), help="Worker count for parallel "
+              "executors.")
+@click.option("--device", default="auto", show_default=True, callback=_device,
+              help="auto, cpu or cuda[:N].")
+@click.option("--threads", type=click.IntRange(1, 1024),
               help="torch threads per run (default: the suite's, else the machine's). "
                    "Results depend on it: a run is never resumed under another count.")
 @click.option("--deterministic/--nondeterministic", default=True, show_default=True,
               help="Deterministic CUDA kernels (cuBLAS workspace, cuDNN, torch's "
                    "deterministic algorithms); recorded in every round.")
-@click.option("--query-timeout", type=click.FloatRange(min=0, min_open=True),
+@click.option("--query-timeout", type=click.FloatRange(min=0, min_open=True), callback=_finite,
               help="Seconds a strategy may spend on one query before its run fails.")
 @click.option("--data-dir", type=click.Path(file_okay=False),
               help="Where datasets are found or downloaded (sets ALBENCH_DATA_DIR).")
@@ -73,7 +107,7 @@ def run(all_strategies, strategies, suite, seeds, results_dir, force, executor, 
         device, threads, deterministic, data_dir, query_timeout, leaderboard,
         leaderboards_dir, quiet):
     """Run (or resume) a suite for the chosen strategies."""
-    from albench.results import ResultStore, StoreWriteError
+    from albench.results import ResultStore, StoreError
     from albench.runner import run_specs
     from albench.spec import SuiteError, load_suite
 
@@ -81,11 +115,16 @@ def run(all_strategies, strategies, suite, seeds, results_dir, force, executor, 
         os.environ["ALBENCH_DATA_DIR"] = str(Path(data_dir).resolve())
     if not all_strategies and not strategies:
         _fail("choose strategies: --all, or -s NAME (see `albench list strategies`)")
+    plugins = get_plugins()
+    for err in plugins.load_errors:
+        click.echo(f"warning: plugin {err.name} ({err.distribution}) failed to load and is "
+                   f"skipped, with its strategies: {err.error}", err=True)
+    if plugins.load_errors:
+        click.echo(f"  {DISABLE_HINT}", err=True)
     try:
         suite_obj = load_suite(suite)
     except SuiteError as exc:
         _fail(str(exc))
-    plugins = get_plugins()
     if strategies:
         names = list(strategies)
     elif suite_obj.strategies == ["all"]:
@@ -102,17 +141,25 @@ def run(all_strategies, strategies, suite, seeds, results_dir, force, executor, 
     except (UnknownNameError, TypeError) as exc:
         _fail(str(exc))
     specs = suite_obj.run_specs(names, _parse_seeds(seeds))
-    store = ResultStore(results_dir)
+    try:
+        store = ResultStore(results_dir)
+    except StoreError as exc:
+        _fail(str(exc))
     threads = threads or suite_obj.threads
     click.echo(f"suite {suite_obj.name} v{suite_obj.version}: {len(specs)} runs "
                f"({len(names)} strategies) -> {store.path}"
                + (f", {threads} torch thread(s) per run" if threads else ""), err=True)
+    signal.signal(signal.SIGTERM, _interrupt)  # so that claims are released
     try:
         summary = run_specs(specs, store, executor_obj, force=force, device=device,
                             progress=not quiet, query_timeout=query_timeout, threads=threads,
                             deterministic=deterministic)
-    except StoreWriteError as exc:
+    except StoreError as exc:
         _fail(str(exc))
+    except KeyboardInterrupt:
+        click.echo("interrupted: every finished round is stored; run the same command again "
+                   "to resume", err=True)
+        sys.exit(130)
     click.echo(f"{len(summary.completed)} completed, {len(summary.skipped)} already complete, "
                f"{len(summary.busy)} busy in another process, {len(summary.failed)} failed",
                err=True)
@@ -124,6 +171,10 @@ def run(all_strategies, strategies, suite, seeds, results_dir, force, executor, 
         sys.exit(1)
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def _write_leaderboard(store, suite_name: str, directory: Path) -> None:
     try:
         from albench.report import write_leaderboard
@@ -131,6 +182,14 @@ def _write_leaderboard(store, suite_name: str, directory: Path) -> None:
         return
     path = write_leaderboard(store, suite_name, directory)
     click.echo(f"leaderboard: {path}", err=True)
+    _warn_invalid(store)
+
+
+def _warn_invalid(store) -> None:
+    """Report the invalid records that were left out of a leaderboard."""
+    for run_id, error in store.invalid.items():
+        click.echo(f"warning: left out invalid record {run_id}: {error}; `albench run "
+                   f"--force` recomputes it", err=True)
 
 
 @main.command("plugins")
@@ -157,13 +216,15 @@ def plugins_command(as_json):
         click.echo("  none installed (packages add plugins through the 'albench' "
                    "entry-point group; see `albench new-plugin`)")
     if plugins.load_errors:
-        click.echo("failed to load:")
+        click.echo("failed to load (skipped):")
     for err in plugins.load_errors:
-        click.echo(f"  {err.name}  ({err.distribution}): {err.error}")
+        click.echo(f"  {_printable(err.name)}  ({err.distribution}): {_printable(err.error)}")
+    if plugins.load_errors:
+        click.echo(f"  {DISABLE_HINT}")
 
 
 def _echo_plugin(info, title: str) -> None:
-    click.echo(f"  {title}")
+    click.echo(f"  {_printable(title)}")
     click.echo(f"    hooks: {', '.join(info.hooks) or '-'}")
     for kind, names in info.registered.items():
         click.echo(f"    {kind}: {', '.join(names)}")
@@ -209,7 +270,13 @@ def list_command(kind):
         for name in sorted(plugins.registry[k]):
             item = plugins.registry[k][name]
             shown = name + "A+B" if name.endswith(":") else name
-            click.echo(f"  {shown:24} {item.description}  [{item.plugin}]")
+            click.echo(f"  {shown:24} {_printable(item.description)}  "
+                       f"[{_printable(item.plugin)}]")
+
+
+def _printable(text: str) -> str:
+    """``text`` as is when printable, else escaped (no newlines or terminal codes)."""
+    return text if text.isprintable() else repr(text)[1:-1]
 
 
 def _stored_suites(store) -> list[str]:
@@ -228,10 +295,10 @@ def _stored_suites(store) -> list[str]:
 def leaderboard_command(suites, results_dir, out_dir, as_csv, plots):
     """Write leaderboards/<suite>.md and its plots from the stored runs."""
     from albench.report import write_leaderboard
-    from albench.results import RecordError, ResultStore
+    from albench.results import RecordError, ResultStore, StoreError
 
-    store = ResultStore(results_dir)
     try:
+        store = ResultStore(results_dir)
         stored = _stored_suites(store)
         if not stored:
             _fail(f"no runs stored in {store.path}")
@@ -242,8 +309,9 @@ def leaderboard_command(suites, results_dir, out_dir, as_csv, plots):
         for suite in suites or stored:
             path = write_leaderboard(store, suite, Path(out_dir), csv=as_csv, plots=plots)
             click.echo(f"leaderboard: {path}")
-    except RecordError as exc:
+    except (RecordError, StoreError) as exc:
         _fail(str(exc))
+    _warn_invalid(store)
 
 
 @main.command("merge")
@@ -279,6 +347,52 @@ def merge_command(sources, results_dir):
                    f"-> {store.path}")
         for run_id in report.conflicts:
             click.echo(f"  conflict: run {run_id} differs from the stored run", err=True)
+
+
+@main.command("verify")
+@click.option("--results", "results_dir", default="results", show_default=True,
+              type=click.Path(file_okay=False, exists=True), help="Results directory.")
+@click.option("--suite", help="Only this suite's runs (as stored).")
+@click.option("--sample", default=2, show_default=True, type=click.IntRange(min=0),
+              help="Rounds recomputed per run, chosen at random (0: every round).")
+@click.option("--seed", type=click.IntRange(min=0), help="Seed for choosing the rounds.")
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 1024),
+              help="torch threads: the count the runs were computed with.")
+def verify_command(results_dir, suite, sample, seed, threads):
+    """Recompute sampled rounds of stored runs on the CPU; report any that differ.
+
+    Catches hand-edited and fabricated records. Runs are reproducible on a CPU at a fixed
+    torch thread count, so verify with the count the runs were computed with.
+    """
+    import numpy as np
+    import torch
+
+    from albench.results import ResultStore, StoreError
+    from albench.verify import sample_rounds, verify_record
+
+    torch.set_num_threads(threads)
+    try:
+        store = ResultStore(results_dir)
+        records = list(store.records(suite))
+    except StoreError as exc:
+        _fail(str(exc))
+    rng = np.random.default_rng(seed)
+    plugins, failed = get_plugins(), len(store.invalid)
+    for run_id, error in store.invalid.items():
+        click.echo(f"INVALID {run_id}: {error}")
+    for record in records:
+        verdict = verify_record(record, sample_rounds(record, sample, rng), plugins)
+        label = f"{record.run_id} ({record.spec.label})"
+        if verdict.ok:
+            click.echo(f"ok {label}: rounds {verdict.rounds} match")
+            continue
+        failed += 1
+        for problem in verdict.problems:
+            click.echo(f"DIFFERS {label}: {problem}")
+    click.echo(f"{len(records) + len(store.invalid) - failed} verified, {failed} differ or "
+               f"are invalid", err=True)
+    if failed:
+        sys.exit(1)
 
 
 @main.command("compare")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import signal
+import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -26,11 +27,12 @@ if TYPE_CHECKING:
 class Message:
     """What a worker reports: a run started, a round finished, the run ended or failed."""
 
-    kind: Literal["start", "round", "round0", "done", "error"]
+    kind: Literal["start", "round", "round0", "done", "error", "query"]
     run_id: str
     payload: str = ""
     """JSON of the record (start), of the round (round), of a shared round 0's record
-    (round0), or the error text (error)."""
+    (round0), the error text (error), or the round whose query begins (query: seen only by
+    the process supervising the run)."""
     data: bytes = b""
     """A shared round 0's weights (round0)."""
 
@@ -63,8 +65,12 @@ class Executor(Protocol):
     def execute(self, jobs: list[Job], handle: Handler) -> None: ...
 
 
-def run_messages(job: Job) -> Iterator[Message]:
-    """Compute one job, resuming from its record; never raises (errors become messages)."""
+def run_messages(job: Job, before_query: Callable[[int], None] | None = None
+                 ) -> Iterator[Message]:
+    """Compute one job, resuming from its record; never raises (errors become messages).
+
+    ``before_query(round)`` is called just before each query (see :func:`iter_rounds`).
+    """
     from albench import reproducibility
     from albench.loop import iter_rounds, new_record, prepare
     from albench.plugins import get_plugins
@@ -89,7 +95,8 @@ def run_messages(job: Job) -> Iterator[Message]:
         if job.round_zero is not None and not record.rounds:
             record.round_zero = job.round_zero.record.key
         yield Message("start", run_id, record.model_dump_json())
-        for round_record in iter_rounds(run, record, job.query_timeout, job.round_zero):
+        for round_record in iter_rounds(run, record, job.query_timeout, job.round_zero,
+                                        before_query):
             yield Message("round", run_id, round_record.model_dump_json())
         yield Message("done", run_id)
     except Exception as exc:  # noqa: BLE001 -- a run's failure becomes its error message
@@ -98,7 +105,8 @@ def run_messages(job: Job) -> Iterator[Message]:
 
 
 class LocalExecutor:
-    """Runs every job in this process, one after the other."""
+    """Runs every job in this process, one after the other: no isolation (the ``inline``
+    executor, for debugging and for tests that register plugins in-process)."""
 
     def execute(self, jobs: list[Job], handle: Handler) -> None:
         for job in jobs:
@@ -106,15 +114,101 @@ class LocalExecutor:
                 handle(message)
 
 
-def _serve(connection, threads: int) -> None:
-    """A worker process: compute every job the driver sends until it sends ``None``."""
+GRACE_SECONDS = 2.0
+"""How long past ``--query-timeout`` a run's process may go on before it is killed (the
+strategy's own time limit fires first and gives the cleaner error)."""
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this process when its parent dies (best effort elsewhere)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _compute(connection, job: Job, threads: int) -> None:
+    """A run's own process: compute it, sending each message and waiting for its receipt."""
     import torch
 
-    torch.set_num_threads(threads)  # workers share the cores instead of oversubscribing
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
+    torch.set_num_threads(threads)
+
+    def before_query(round_: int) -> None:
+        connection.send(Message("query", job.spec.run_id, str(round_)))
+        connection.recv()
+
+    for message in run_messages(job, before_query):
+        connection.send(message)
+        connection.recv()  # go on once the driver has stored it
+    connection.close()
+
+
+def _supervise(fork, job: Job, threads: int, driver) -> None:
+    """Compute ``job`` in a forked process, relaying its messages to ``driver``.
+
+    The process's death (exit, crash, signal) or an overrun of the query timeout, which
+    kills it, becomes the run's error message; either way the next job starts afresh.
+    """
+    connection, child_end = fork.Pipe()
+    process = fork.Process(target=_compute, args=(child_end, job, threads))
+    process.start()
+    child_end.close()
+    deadline, round_, error = None, None, None
+    who = f"strategy {job.spec.strategy!r}"
+    while error is None:
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        if not connection.poll(left):
+            process.kill()
+            error = (f"{who} ran past its time limit of {job.query_timeout:g} s in round "
+                     f"{round_}; its run's process was killed")
+            break
+        try:
+            message = connection.recv()
+        except (EOFError, ConnectionResetError):
+            process.join()
+            where = f" during its query in round {round_}" if deadline else ""
+            error = (f"the process computing the run ({who}) "
+                     f"{_death(process.exitcode)}{where}")
+            break
+        if message.kind == "query":
+            round_ = int(message.payload)
+            if job.query_timeout:
+                deadline = time.monotonic() + job.query_timeout + GRACE_SECONDS
+        else:
+            deadline = None
+            driver.send(message)
+            driver.recv()
+        with contextlib.suppress(OSError):  # if it has died, the next read says so
+            connection.send(True)
+        if message.kind in ("done", "error"):
+            break
+    process.join(timeout=10)  # a strategy's leftover thread must not keep it alive
+    if process.is_alive():
+        process.kill()
+        process.join()
+    connection.close()
+    if error is not None:
+        driver.send(Message("error", job.spec.run_id, error))
+        driver.recv()
+
+
+def _serve(connection, threads: int) -> None:
+    """A worker: load albench and its plugins once, then fork a fresh process per job.
+
+    The worker itself runs no strategy code and no torch computation, so forking it is safe
+    and each run starts warm but alone: its crash, exit or hang costs only that run.
+    """
+    from albench.plugins import get_plugins
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    get_plugins()
+    fork = multiprocessing.get_context("fork")
     while (job := connection.recv()) is not None:
-        for message in run_messages(job):
-            connection.send(message)
-            connection.recv()  # go on once the driver has stored it
+        _supervise(fork, job, threads, connection)
 
 
 def _death(exitcode: int | None) -> str:
@@ -151,19 +245,24 @@ class _Worker:
 class ProcessExecutor:
     """Runs jobs in ``workers`` processes on this machine (default: half the cores).
 
-    Workers are reused from run to run and share the cores: each runs torch with
-    ``cpu_count // workers`` threads, and waits for the driver to store each round before
-    computing the next, so the store never lags behind. Each talks to the driver through its own pipe, so a
-    worker that dies (killed, out of memory) fails only the run it was computing: that run
-    is recorded as failed with the cause (such as ``killed by SIGKILL``), a fresh worker
-    takes the remaining runs, and running the command again resumes the failed run at its
-    last stored round.
+    Each worker computes every run in a fresh process forked from it (see :func:`_serve`),
+    so a run that crashes, exits or hangs costs only itself: its error names the cause
+    (such as ``killed by SIGSEGV`` or ``ran past its time limit``), the query timeout is
+    enforced by killing the run's process, and the next run starts afresh. Workers share
+    the cores (``threads`` torch threads per run, default ``cpu_count // workers``) and wait
+    for the driver to store each round before computing the next, so the store never lags
+    behind. A worker that dies (killed, out of memory) fails only the run it was computing;
+    a fresh worker takes the remaining runs, and running the command again resumes the
+    failed run at its last stored round.
     """
 
-    def __init__(self, workers: int | None = None):
+    def __init__(self, workers: int | None = None, threads: int | None = None):
         if workers is not None and workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
+        if threads is not None and threads < 1:
+            raise ValueError(f"threads must be at least 1, got {threads}")
         self.workers = workers or max(1, multiprocessing.cpu_count() // 2)
+        self.threads = threads or max(1, multiprocessing.cpu_count() // self.workers)
         self.running: dict[str, int] = {}
         """The worker process id of every run in flight, by run id."""
 
@@ -171,7 +270,7 @@ class ProcessExecutor:
         context = multiprocessing.get_context("spawn")
         todo = deque(jobs)
         pool: list[_Worker] = []
-        threads = max(1, multiprocessing.cpu_count() // self.workers)
+        threads = self.threads
         try:
             while todo or any(worker.job is not None for worker in pool):
                 while todo and len(pool) < self.workers:
@@ -218,3 +317,11 @@ class ProcessExecutor:
                     worker.process.kill()
                     worker.process.join()
                 worker.connection.close()
+
+
+def isolated_local(workers: int | None = None) -> ProcessExecutor:
+    """The default executor: one run after another, each in a fresh process of its own,
+    with this process's torch thread count (``--threads``)."""
+    import torch
+
+    return ProcessExecutor(workers or 1, threads=torch.get_num_threads())

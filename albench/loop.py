@@ -6,13 +6,14 @@ import platform
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 
 from albench import reproducibility
+from albench.guard import changed_parts, owned_fingerprints, query_context
 from albench.plugins import Plugins
 from albench.results import PluginRef, RoundRecord, RunRecord, now
 from albench.round_zero import RoundZero, RoundZeroError
@@ -55,6 +56,29 @@ def time_limit(seconds: float | None, what: str):
         signal.signal(signal.SIGALRM, previous)
 
 
+def _select(strategy, context: QueryContext, budget: int, query_timeout: float | None,
+            who: str, round_: int):
+    """``strategy.select``, its exceptions and overruns as :class:`StrategyError`."""
+    try:
+        with time_limit(query_timeout, who):
+            return strategy.select(context, budget)
+    except StrategyError:
+        raise
+    except (Exception, SystemExit, GeneratorExit) as exc:  # a strategy may not end the run
+        raise StrategyError(f"{who} raised {type(exc).__name__} in round {round_}: "
+                            f"{exc}") from exc
+
+
+def check_untouched(before: dict[str, int], dataset: Dataset, labeled: np.ndarray, who: str,
+                    round_: int) -> None:
+    """Fail the run, naming ``who``, if the loop's own data changed during a query."""
+    changed = changed_parts(before, owned_fingerprints(dataset, labeled))
+    if changed:
+        raise StrategyError(f"{who} changed the harness's {', '.join(changed)} in round "
+                            f"{round_}; strategies must not modify what they are given "
+                            f"(work on copies)")
+
+
 def derived_seed(seed: int, purpose: int, round_: int = 0) -> int:
     """A seed for one purpose and round, independent of every other stream."""
     return int(np.random.SeedSequence([seed, purpose, round_]).generate_state(1)[0])
@@ -62,9 +86,10 @@ def derived_seed(seed: int, purpose: int, round_: int = 0) -> int:
 
 def initial_labeled(spec: RunSpec, pool_size: int) -> np.ndarray:
     """The random initial set: identical for every strategy run with the same seed."""
-    if spec.initial_labeled > pool_size:
-        raise ValueError(f"{spec.label}: initial_labeled={spec.initial_labeled} exceeds the "
-                         f"pool of {pool_size}")
+    for name in ("initial_labeled", "batch_size"):
+        if getattr(spec, name) > pool_size:
+            raise ValueError(f"{spec.label}: {name}={getattr(spec, name)} exceeds the pool of "
+                             f"{pool_size}")
     rng = np.random.default_rng(derived_seed(spec.seed, _INITIAL_SET))
     return np.sort(rng.choice(pool_size, spec.initial_labeled, replace=False))
 
@@ -73,7 +98,12 @@ def validate_selection(selected, budget: int, labeled_mask: np.ndarray, who: str
                        ) -> np.ndarray:
     """Return ``selected`` as int64 indices, or raise :class:`SelectionError` naming ``who``."""
     where = who
-    array = np.asarray(selected)
+    try:
+        array = np.asarray(selected)
+    except Exception as exc:  # noqa: BLE001 -- e.g. a meta or requires_grad tensor
+        raise SelectionError(f"{where} returned a {type(selected).__name__} that cannot be read "
+                             f"as pool indices ({type(exc).__name__}: {exc}); return a numpy "
+                             f"array") from None
     if array.dtype == bool or not (np.issubdtype(array.dtype, np.integer) or array.size == 0):
         raise SelectionError(f"{where} returned {array.dtype} values; it must return integer "
                              f"pool indices")
@@ -196,12 +226,15 @@ def class_counts(dataset: Dataset, idx: np.ndarray) -> list[int]:
 
 
 def iter_rounds(run: PreparedRun, record: RunRecord, query_timeout: float | None = None,
-                round_zero: RoundZero | None = None) -> Iterator[RoundRecord]:
+                round_zero: RoundZero | None = None,
+                before_query: Callable[[int], None] | None = None) -> Iterator[RoundRecord]:
     """Compute the rounds that ``record`` lacks, one at a time.
 
     Every round's randomness derives from (seed, round), so resuming after round ``r``
     gives exactly the numbers an uninterrupted run would. Round 0 comes from ``round_zero``
     (the seed's shared model) when given, and is trained here otherwise.
+    ``before_query(round)`` is called just before each query (an executor starts its
+    external timer there).
     """
     spec, dataset, trainer = run.spec, run.dataset, run.trainer
     device = device_label(trainer.device)
@@ -214,6 +247,9 @@ def iter_rounds(run: PreparedRun, record: RunRecord, query_timeout: float | None
         last = record.rounds[-1]
         reproducibility.check_threads(last.threads, last.device, threads, device,
                                       f"{spec.label}: stored round {last.round}")
+    if len(labeled) and (labeled.min() < 0 or labeled.max() >= dataset.pool_size):
+        raise ValueError(f"{spec.label}: stored record holds labelled indices outside the pool "
+                         f"of {dataset.pool_size}; `albench run --force` recomputes it")
     for round_ in range(len(record.rounds), spec.rounds + 1):
         model_seed = derived_seed(spec.seed, _MODEL, round_)
         trained_under = {"device": device, "threads": threads,
@@ -229,23 +265,17 @@ def iter_rounds(run: PreparedRun, record: RunRecord, query_timeout: float | None
         mask[labeled] = True
         budget = min(spec.batch_size, int((~mask).sum()))
         if round_ < spec.rounds and budget > 0:
-            context = QueryContext(
-                dataset=dataset, model=fit.model, labeled_idx=labeled,
-                unlabeled_idx=np.flatnonzero(~mask), labeled_labels=dataset.y_pool[labeled],
-                rng=np.random.default_rng(derived_seed(spec.seed, _STRATEGY, round_)),
-                trainer=trainer, round=round_,
-            )
             who = f"strategy {spec.strategy!r} (plugin {run.plugins['strategy'].plugin})"
+            context = query_context(
+                dataset, trainer, fit.model, labeled,
+                np.random.default_rng(derived_seed(spec.seed, _STRATEGY, round_)), round_)
+            if before_query is not None:
+                before_query(round_)
+            owned = owned_fingerprints(dataset, labeled)
             start = time.perf_counter()
-            try:
-                with time_limit(query_timeout, who):
-                    selected = run.strategy.select(context, budget)
-            except StrategyError:
-                raise
-            except Exception as exc:
-                raise StrategyError(f"{who} raised {type(exc).__name__} in round {round_}: "
-                                    f"{exc}") from exc
+            selected = _select(run.strategy, context, budget, query_timeout, who, round_)
             query_seconds = time.perf_counter() - start
+            check_untouched(owned, dataset, labeled, who, round_)
             queried = validate_selection(selected, budget, mask, who)
             notes = [str(note) for note in context.notes]
         yield RoundRecord(

@@ -61,9 +61,13 @@ class PluginInfo:
     builtin: bool = False
 
 
+DISABLE_HINT = ("ALBENCH_DISABLE_PLUGINS=NAME[,NAME] skips plugins (and silences this); "
+                "ALBENCH_LOAD_PLUGINS=NAME[,NAME] loads only those")
+
+
 @dataclass
 class LoadError:
-    """An entry point that could not be imported."""
+    """A plugin that was skipped: it could not be imported, or its hooks are broken."""
 
     name: str
     distribution: str
@@ -87,6 +91,7 @@ class Plugins:
         self.manager.add_hookspecs(hookspecs)
         self.load_errors: list[LoadError] = []
         self._sources: dict[str, tuple[str, str]] = {}
+        self.registry: dict[str, dict[str, Registered]] = {kind: {} for kind in KINDS}
         if entry_points:
             self._load_entry_points()
         for module_name in BUILTIN_MODULES:
@@ -94,14 +99,29 @@ class Plugins:
             self._add(module, module_name, "albench", _albench_version())
         for name, plugin in extra_plugins:
             self._add(plugin, name, name, "0")
-        try:
-            self.manager.check_pending()
-        except pluggy.PluginValidationError as exc:
-            name = self.manager.get_name(exc.plugin)
-            raise RegistrationError(f"plugin {name!r} ({self._sources[name][0]}): {exc}; "
-                                    f"albench's hooks are {', '.join(_hook_names())}") from None
-        self.registry: dict[str, dict[str, Registered]] = {kind: {} for kind in KINDS}
+        self._check_hooks()
         self._collect()
+
+    def _reject(self, name: str, error: str) -> None:
+        """Skip a broken plugin: unregister it and everything it registered, note why."""
+        if name in BUILTIN_MODULES:
+            raise RegistrationError(f"built-in plugin {name!r}: {error}")
+        if self.manager.get_plugin(name) is not None:
+            self.manager.unregister(name=name)
+        for items in self.registry.values():
+            for key in [k for k, item in items.items() if item.plugin == name]:
+                del items[key]
+        self.load_errors.append(LoadError(name, self._sources.get(name, ("?",))[0], error))
+
+    def _check_hooks(self) -> None:
+        """Skip plugins whose hooks albench does not define or calls with other arguments."""
+        while True:
+            try:
+                self.manager.check_pending()
+                return
+            except pluggy.PluginValidationError as exc:
+                self._reject(self.manager.get_name(exc.plugin),
+                             f"{exc}; albench's hooks are {', '.join(_hook_names())}")
 
     def _load_entry_points(self) -> None:
         for ep in sorted(
@@ -112,9 +132,7 @@ class Plugins:
             if not _selected(ep.name):
                 continue
             if self.manager.get_plugin(ep.name) is not None:
-                taken = self._sources[ep.name][0]
-                self.load_errors.append(LoadError(ep.name, dist, f"the plugin name "
-                                                  f"{ep.name!r} is already taken by {taken}"))
+                self._add(None, ep.name, dist, version)  # reports the name as taken
                 continue
             try:
                 plugin = ep.load()
@@ -126,27 +144,52 @@ class Plugins:
     def _add(self, plugin: object, name: str, distribution: str, version: str) -> None:
         if not _selected(name) and distribution != "albench":
             return
+        if self.manager.get_plugin(name) is not None:
+            self.load_errors.append(LoadError(name, distribution, f"the plugin name {name!r} "
+                                              f"is already taken by {self._sources[name][0]}"))
+            return
         self._sources[name] = (distribution, version)
         try:
             self.manager.register(plugin, name=name)
-        except pluggy.PluginValidationError as exc:
-            raise RegistrationError(f"plugin {name!r} ({distribution}): {exc}") from None
+        except (pluggy.PluginValidationError, ValueError) as exc:
+            self._reject(name, str(exc))
 
     def _collect(self) -> None:
+        """Call every registration hook, built-ins first; a plugin whose hook raises or
+        registers something invalid is skipped with everything it registered."""
         for kind in KINDS:
             hook = getattr(self.manager.hook, f"albench_register_{kind}")
-            for impl in hook.get_hookimpls():
-                plugin_name = impl.plugin_name
-                distribution, version = self._sources[plugin_name]
+            impls = sorted(hook.get_hookimpls(),
+                           key=lambda impl: impl.plugin_name not in BUILTIN_MODULES)
+            for impl in impls:
+                if self.manager.get_plugin(impl.plugin_name) is None:
+                    continue  # skipped after an earlier hook
+                try:
+                    self._call(impl, kind)
+                except RegistrationError as exc:
+                    self._reject(impl.plugin_name, str(exc))
+                except Exception as exc:  # noqa: BLE001 -- a broken plugin is skipped
+                    self._reject(impl.plugin_name, f"its albench_register_{kind} hook raised "
+                                                   f"{type(exc).__name__}: {exc}")
 
-                def register(name, factory, description="", _p=plugin_name, _k=kind,
-                             _d=distribution, _v=version):
-                    self._register(Registered(_k, name, factory, _p, _v, description), _d)
+    def _call(self, impl, kind: str) -> None:
+        """Call one hook implementation; keep its registrations only if all are valid."""
+        distribution, version = self._sources[impl.plugin_name]
+        items: list[Registered] = []
 
-                impl.function(**{"register": register} if "register" in impl.argnames else {})
+        def register(name, factory, description=""):
+            items.append(Registered(kind, name, factory, impl.plugin_name, version,
+                                    description))
 
-    def _register(self, item: Registered, distribution: str) -> None:
-        if not isinstance(item.name, str) or not item.name.strip():
+        impl.function(**{"register": register} if "register" in impl.argnames else {})
+        for item in items:
+            self._check(item, distribution)
+        for item in items:
+            self.registry[kind][item.name] = item
+
+    def _check(self, item: Registered, distribution: str) -> None:
+        if (not isinstance(item.name, str) or not item.name.strip() or not item.name.isprintable()
+                or item.name != item.name.strip()):
             raise RegistrationError(f"plugin {item.plugin!r} registered a {SINGULAR[item.kind]} "
                                     f"with an invalid name {item.name!r}")
         if not callable(item.factory):
@@ -159,7 +202,6 @@ class Plugins:
                 f"{SINGULAR[item.kind]} {item.name!r} is registered twice: by plugin "
                 f"{existing.plugin!r} ({first}) and by plugin {item.plugin!r} ({distribution})"
             )
-        self.registry[item.kind][item.name] = item
 
     def get(self, kind: str, name: str) -> Registered:
         """The registered item, or an error listing the names that exist."""

@@ -13,7 +13,7 @@ import socket
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,7 +40,11 @@ class RecordError(Exception):
     """A stored record that cannot be trusted: invalid, hand-edited or from a newer albench."""
 
 
-class StoreWriteError(Exception):
+class StoreError(Exception):
+    """The results store cannot be opened or read (damaged, not a store, inaccessible)."""
+
+
+class StoreWriteError(StoreError):
     """The store could not be written (disk full, read-only, locked); nothing was changed."""
 
 
@@ -141,6 +145,8 @@ class RunRecord(BaseModel):
         if len(self.initial_labeled_idx) != self.spec.initial_labeled:
             raise ValueError("initial_labeled_idx does not have spec.initial_labeled entries")
         seen = set(self.initial_labeled_idx)
+        if any(i < 0 for i in self.labeled_idx):
+            raise ValueError("negative pool indices")
         if len(seen) != len(self.initial_labeled_idx):
             raise ValueError("initial_labeled_idx has duplicates")
         for position, rnd in enumerate(self.rounds):
@@ -204,9 +210,15 @@ class ResultStore:
     """
 
     def __init__(self, directory: str | Path):
-        self.directory = Path(directory)
+        self.directory = Path(directory).resolve()  # a plugin's os.chdir must not move it
         self.path = self.directory / DB_NAME
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.invalid: dict[str, str] = {}
+        """Run ids of invalid records met by :meth:`records` (skipped), with the reason."""
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the results directory {self.directory}: "
+                             f"{exc.strerror}; choose another --results directory") from None
         with self._connect() as db:
             db.execute("""CREATE TABLE IF NOT EXISTS runs (
                 run_id TEXT PRIMARY KEY, suite TEXT NOT NULL, strategy TEXT NOT NULL,
@@ -214,26 +226,31 @@ class ResultStore:
                 record TEXT NOT NULL, updated_at TEXT NOT NULL)""")
             db.execute("""CREATE TABLE IF NOT EXISTS claims (
                 run_id TEXT PRIMARY KEY, owner TEXT NOT NULL, seen REAL NOT NULL)""")
+            db.execute("""CREATE TABLE IF NOT EXISTS quarantine (
+                run_id TEXT NOT NULL, record TEXT NOT NULL, error TEXT NOT NULL,
+                moved_at TEXT NOT NULL)""")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        """One transaction; SQLite's errors become :class:`StoreError` naming the file."""
+        try:
+            db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(_explain(self.path, exc)) from None
         try:
             db.execute("PRAGMA busy_timeout = 60000")
             db.execute("BEGIN IMMEDIATE")
             try:
                 yield db
             except BaseException:
-                db.execute("ROLLBACK")
+                with suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StoreError(_explain(self.path, exc)) from None
         finally:
             db.close()
-
-    def get(self, run_id: str) -> RunRecord | None:
-        with self._connect() as db:
-            row = db.execute("SELECT record FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-        return None if row is None else parse_record(row[0], f"{self.path} run {run_id}")
 
     def save(self, record: RunRecord) -> None:
         """Insert or replace one record, atomically."""
@@ -246,9 +263,9 @@ class ResultStore:
         parse_record(text, f"run {record.run_id}")  # never store what we could not read back
         try:
             self._upsert(record, text)
-        except sqlite3.Error as exc:
-            raise StoreWriteError(f"cannot write run {record.run_id} to {self.path}: {exc}; "
-                                  f"the previously stored record is unchanged") from exc
+        except StoreError as exc:
+            raise StoreWriteError(f"cannot write run {record.run_id}: {exc}; the previously "
+                                  f"stored record is unchanged") from None
 
     def _upsert(self, record: RunRecord, text: str) -> None:
         with self._connect() as db:
@@ -262,18 +279,47 @@ class ResultStore:
                 (record.run_id, record.spec.suite, record.spec.strategy, record.spec.seed,
                  record.status, record.schema_version, text, record.updated_at))
 
+    def get(self, run_id: str) -> RunRecord | None:
+        with self._connect() as db:
+            row = db.execute("SELECT record FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        if row is None:
+            return None
+        try:
+            return parse_record(row[0], f"{self.path} run {run_id}")
+        except RecordError as exc:
+            raise RecordError(f"{exc}; `albench run --force` recomputes it (the invalid "
+                              f"record is kept in the store's quarantine table)") from None
+
     def records(self, suite: str | None = None) -> Iterator[RunRecord]:
-        """Every stored record (of one suite), in run-id order."""
+        """Every valid stored record (of one suite), in run-id order.
+
+        Invalid records are skipped and listed in :attr:`invalid`, so one bad record does
+        not hide the rest.
+        """
         with self._connect() as db:
             rows = db.execute(
                 "SELECT run_id, record FROM runs WHERE ? IS NULL OR suite = ? ORDER BY run_id",
                 (suite, suite)).fetchall()
         for run_id, text in rows:
-            yield parse_record(text, f"{self.path} run {run_id}")
+            try:
+                record = parse_record(text, f"{self.path} run {run_id}")
+            except RecordError as exc:
+                self.invalid[run_id] = str(exc)
+                continue
+            yield record
+
+    def quarantine(self, run_id: str, reason: str) -> None:
+        """Move run ``run_id``'s stored record aside (kept for inspection, never read)."""
+        with self._connect() as db:
+            db.execute("INSERT INTO quarantine (run_id, record, error, moved_at) "
+                       "SELECT run_id, record, ?, ? FROM runs WHERE run_id = ?",
+                       (reason, now(), run_id))
+            db.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
 
     def claim(self, run_id: str, stale_after: float = 6 * 3600) -> None:
         """Mark ``run_id`` as being computed by this process, unless a live one has it."""
-        me = f"{socket.gethostname()}:{os.getpid()}"
+        pid = os.getpid()
+        me = f"{socket.gethostname()}:{pid}:{_started(pid)}"
         with self._connect() as db:
             row = db.execute("SELECT owner, seen FROM claims WHERE run_id = ?",
                              (run_id,)).fetchone()
@@ -421,14 +467,41 @@ class MergeReport:
     conflicts: list[str] = field(default_factory=list)
 
 
+def _explain(path: Path, exc: sqlite3.Error) -> str:
+    """SQLite's error about ``path`` and what to do about it."""
+    text = str(exc)
+    if path.is_dir():
+        advice = "it is a directory; remove it or choose another --results directory"
+    elif "not a database" in text or "malformed" in text:
+        advice = ("the file is damaged or not an albench store; move it aside (and restore a "
+                  "backup, or merge its readable runs into a new store)")
+    elif "readonly" in text or "unable to open" in text:
+        advice = "check that the file and its directory are writable (permissions, chattr)"
+    elif "full" in text:
+        advice = "free some disk space"
+    else:
+        advice = "check the file and its disk"
+    return f"results store {path}: {text}; {advice}"
+
+
 def _continues(longer: RunRecord, shorter: RunRecord) -> bool:
     """``longer`` starts like ``shorter`` and holds every round of it unchanged."""
     return (longer.initial_labeled_idx == shorter.initial_labeled_idx
             and longer.rounds[:len(shorter.rounds)] == shorter.rounds)
 
 
+def _started(pid: int) -> str:
+    """When process ``pid`` started (clock ticks since boot, Linux), or '' if unknown."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
 def _alive(owner: str, seen: float | None, stale_after: float) -> bool:
-    host, _, pid = owner.rpartition(":")
+    """Whether a claim's owner (``host:pid[:start]``) still runs; a reused pid does not."""
+    host, pid, *start = owner.split(":")
     if host == socket.gethostname():
         try:
             os.kill(int(pid), 0)
@@ -436,5 +509,5 @@ def _alive(owner: str, seen: float | None, stale_after: float) -> bool:
             return False
         except PermissionError:
             return True
-        return True
+        return not (start and start[0] and _started(int(pid)) != start[0])
     return seen is not None and time.time() - seen < stale_after

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass, field
 
 from tqdm.auto import tqdm
 
 from albench.executors import Executor, Job, Message
-from albench.results import ResultStore, RoundRecord, RunRecord, StoreBusyError, parse_record
+from albench.results import (
+    RecordError,
+    ResultStore,
+    RoundRecord,
+    RunRecord,
+    StoreBusyError,
+    StoreError,
+    parse_record,
+)
 from albench.round_zero import ensure_round_zeros, round_zero_key
 from albench.spec import RunSpec
 
@@ -123,23 +132,24 @@ def run_specs(specs: list[RunSpec], store: ResultStore, executor: Executor,
     pending, claimed = [], {}
     summary = RunSummary()
     for spec in specs:
-        existing = store.get(spec.run_id)
-        if existing is not None and existing.finished and not force:
-            summary.skipped.append(spec.run_id)
-            continue
         try:
             store.claim(spec.run_id)
         except StoreBusyError:
             summary.busy.append(spec.run_id)
             continue
         claimed[spec.run_id] = spec
-        pending.append((spec, None if existing is None or force else existing))
+        existing = _claimed_record(store, spec, force, summary)  # read after claiming
+        if existing is None and (spec.run_id in summary.failed or
+                                 spec.run_id in summary.skipped):
+            _release_quietly(store, spec.run_id)
+            continue
+        pending.append((spec, None if force else existing))
     try:
         jobs = _with_round_zero(pending, store, executor, force, progress, summary, options,
                                 query_timeout)
     except BaseException:
         for run_id in claimed:
-            store.release(run_id)
+            _release_quietly(store, run_id)
         raise
     driver = Driver(store, jobs, summary, progress)
     try:
@@ -148,5 +158,32 @@ def run_specs(specs: list[RunSpec], store: ResultStore, executor: Executor,
         driver.close()
         for run_id in claimed:
             if run_id not in summary.completed and run_id not in summary.failed:
-                store.release(run_id)
+                _release_quietly(store, run_id)
     return summary
+
+
+def _claimed_record(store: ResultStore, spec: RunSpec, force: bool,
+                    summary: RunSummary) -> RunRecord | None:
+    """The stored record of a run this process has claimed, or None to compute it afresh.
+
+    A finished run is skipped unless forced; an invalid record fails its run unless forced,
+    when it is moved to the store's quarantine table and recomputed.
+    """
+    try:
+        existing = store.get(spec.run_id)
+    except RecordError as exc:
+        if not force:
+            summary.failed[spec.run_id] = str(exc)
+            return None
+        store.quarantine(spec.run_id, str(exc))
+        return None
+    if existing is not None and existing.finished and not force:
+        summary.skipped.append(spec.run_id)
+        return None
+    return existing
+
+
+def _release_quietly(store: ResultStore, run_id: str) -> None:
+    """Release a claim; if the store cannot be written, the claim dies with this process."""
+    with suppress(StoreError):
+        store.release(run_id)

@@ -18,6 +18,12 @@ class SuiteError(Exception):
     """A suite file that cannot be read or does not describe valid runs."""
 
 
+MAX_SEED = 2**32 - 1
+MAX_ROUNDS = 100_000
+MAX_SEEDS = 10_000
+"""Bounds that keep a typo from asking for years of computing (or overflowing the store)."""
+
+
 class RunSpec(BaseModel):
     """Every setting of one run: identical specs give identical results."""
 
@@ -38,8 +44,8 @@ class RunSpec(BaseModel):
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     initial_labeled: int = Field(ge=1)
     batch_size: int = Field(ge=1)
-    rounds: int = Field(ge=0)
-    seed: int = Field(ge=0)
+    rounds: int = Field(ge=0, le=MAX_ROUNDS)
+    seed: int = Field(ge=0, le=MAX_SEED)
 
     @property
     def run_id(self) -> str:
@@ -92,12 +98,13 @@ class Setting(BaseModel):
     training: dict[str, Any] = Field(default_factory=dict)
     initial_labeled: int | None = Field(None, ge=1)
     batch_size: int = Field(ge=1)
-    rounds: int | None = Field(None, ge=0)
-    seeds: list[int] | None = None
+    rounds: int | None = Field(None, ge=0, le=MAX_ROUNDS)
+    seeds: list[int] | None = Field(None, min_length=1, max_length=MAX_SEEDS)
 
     def training_config(self, defaults: TrainingConfig) -> TrainingConfig:
         """The suite's training settings with this setting's overrides."""
-        return TrainingConfig.model_validate({**defaults.model_dump(), **self.training})
+        return TrainingConfig.model_validate({**defaults.model_dump(), **self.training},
+                                             strict=True)
 
 
 class Suite(BaseModel):
@@ -105,15 +112,17 @@ class Suite(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str
+    name: str = Field(pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$")
+    """Not blank, and no control characters (it names files and leaderboards)."""
     version: int = Field(1, ge=1)
     description: str = ""
-    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
+    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1,
+                             max_length=MAX_SEEDS)
     strategies: list[str] = Field(default_factory=lambda: ["all"])
     """Strategy names, or ``all`` for every installed strategy."""
     strategy_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     initial_labeled: int = Field(100, ge=1)
-    rounds: int = Field(10, ge=0)
+    rounds: int = Field(10, ge=0, le=MAX_ROUNDS)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     threads: int | None = Field(None, ge=1)
     """torch threads every run uses (results depend on it; None: the machine's default)."""
@@ -121,10 +130,10 @@ class Suite(BaseModel):
 
     @model_validator(mode="after")
     def _check(self):
-        for seed in self.seeds:
-            if seed < 0:
-                raise ValueError(f"seeds must be non-negative, got {seed}")
         for setting in self.settings:
+            for seed in [*self.seeds, *(setting.seeds or [])]:
+                if not 0 <= seed <= MAX_SEED:
+                    raise ValueError(f"seeds must lie in 0..{MAX_SEED}, got {seed}")
             setting.training_config(self.training)
         return self
 
@@ -172,7 +181,7 @@ def load_suite(name_or_path: str | Path) -> Suite:
     except tomllib.TOMLDecodeError as exc:
         raise SuiteError(f"{source}: not valid TOML: {exc}") from None
     try:
-        return Suite.model_validate(data)
+        return Suite.model_validate(data, strict=True)  # no `true` or "3" read as 1 or 3
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
@@ -183,6 +192,9 @@ def load_suite(name_or_path: str | Path) -> Suite:
 
 def _read(path: Path) -> str:
     try:
-        return path.read_text()
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SuiteError(f"cannot read suite file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise SuiteError(f"suite file {path} is not UTF-8 text (byte {exc.start}); save it as "
+                         f"UTF-8") from None

@@ -35,9 +35,9 @@ class TrainingConfig(BaseModel):
     epochs: int = Field(50, ge=1)
     batch_size: int = Field(32, ge=1)
     optimizer: Literal["adam", "sgd"] = "adam"
-    lr: float = Field(1e-3, gt=0)
-    weight_decay: float = Field(0.0, ge=0)
-    val_fraction: float = Field(0.2, ge=0, lt=1)
+    lr: float = Field(1e-3, gt=0, allow_inf_nan=False)
+    weight_decay: float = Field(0.0, ge=0, allow_inf_nan=False)
+    val_fraction: float = Field(0.2, ge=0, lt=1, allow_inf_nan=False)
     patience: int | None = Field(None, ge=1)
     """Stop after this many epochs without a better validation accuracy (None: all epochs)."""
     checkpoint: Literal["best", "study"] = "best"

@@ -38,6 +38,8 @@ class Dataset:
     revision: str = ""
     """A fingerprint of the data, so reports never mix runs on different data."""
     classes: tuple[str, ...] = field(default=())
+    pool_labels_hidden: bool = False
+    """True in the view strategies get: ``y_pool`` is all ``-1``, the labels are withheld."""
 
     def __post_init__(self):
         if self.x_pool.shape[0] != self.y_pool.shape[0]:
@@ -50,6 +52,8 @@ class Dataset:
             raise ValueError(f"dataset {self.name!r}: pool inputs have shape "
                              f"{self.x_pool.shape[1:]} but test inputs {self.x_test.shape[1:]}")
         for part, y in (("pool", self.y_pool), ("test", self.y_test)):
+            if part == "pool" and self.pool_labels_hidden:
+                continue
             if y.size and (y.min() < 0 or y.max() >= self.num_classes):
                 raise ValueError(f"dataset {self.name!r}: {part} labels outside "
                                  f"0..{self.num_classes - 1}")
@@ -117,7 +121,9 @@ class QueryContext:
     """Everything a strategy may use to choose what to label next.
 
     Strategies never see the labels of unlabelled examples; ``labeled_labels`` holds the
-    labels revealed so far, aligned with ``labeled_idx``.
+    labels revealed so far, aligned with ``labeled_idx``. In a run (see
+    :func:`albench.guard.query_context`) ``dataset`` is a read-only view of the pool without
+    its labels and without the test set, and the index and label arrays are read-only copies.
     """
 
     dataset: Dataset

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 import albench.plugins
 from albench import hookimpl
 from albench.cli import main
-from albench.plugins import Plugins, RegistrationError, UnknownNameError
+from albench.plugins import Plugins, UnknownNameError
 
 
 class Everything:
@@ -68,47 +68,92 @@ def test_every_hook_registers_under_the_plugin_name():
     assert builtin.builtin and builtin.distribution == "albench"
 
 
-def test_a_name_registered_by_two_plugins_is_an_error_naming_both():
-    extra = (("first", Registers("same")), ("second", Registers("same")))
-    with pytest.raises(RegistrationError, match="strategy 'same' is registered twice") as caught:
-        Plugins(extra_plugins=extra, entry_points=False)
-    assert "'first'" in str(caught.value) and "'second'" in str(caught.value)
+def _skipped(plugins: Plugins) -> dict[str, str]:
+    return {error.name: error.error for error in plugins.load_errors}
+
+
+def test_a_name_registered_by_two_plugins_skips_the_second_naming_both():
+    extra = (("first", Registers("same", "mine")), ("second", Registers("same", "theirs")))
+    plugins = Plugins(extra_plugins=extra, entry_points=False)
+    error = _skipped(plugins)["second"]
+    assert "strategy 'same' is registered twice" in error
+    assert "'first'" in error and "'second'" in error
+    assert plugins.get("strategies", "same").plugin == "first"
+    assert "theirs" not in plugins.names("strategies")  # nothing of the skipped plugin stays
+    assert "second" not in {info.name for info in plugins.info()}
 
 
 def test_a_plugin_cannot_take_a_builtin_name():
-    with pytest.raises(RegistrationError, match="albench.builtin.strategies"):
-        Plugins(extra_plugins=(("mine", Registers("random")),), entry_points=False)
+    plugins = Plugins(extra_plugins=(("mine", Registers("random")),), entry_points=False)
+    assert "albench.builtin.strategies" in _skipped(plugins)["mine"]
+    assert plugins.get("strategies", "random").plugin == "albench.builtin.strategies"
 
 
-def test_a_misspelt_hook_fails_check_pending():
+def test_a_misspelt_hook_skips_the_plugin():
     class Misspelt:
         @hookimpl
         def albench_register_strategy(self, register):
             register("never", lambda: None)
 
-    with pytest.raises(RegistrationError, match="albench_register_strategy") as caught:
-        Plugins(extra_plugins=(("typo", Misspelt()),), entry_points=False)
-    assert "'typo'" in str(caught.value)
-    assert "albench_register_strategies" in str(caught.value)  # the hooks that exist
+    plugins = Plugins(extra_plugins=(("typo", Misspelt()), ("kit", Everything())),
+                      entry_points=False)
+    error = _skipped(plugins)["typo"]
+    assert "albench_register_strategy" in error
+    assert "albench_register_strategies" in error  # the hooks that exist
+    assert "kit-strategy" in plugins.names("strategies")
 
 
-def test_a_hook_with_unknown_arguments_is_rejected():
+def test_a_hook_with_unknown_arguments_is_skipped():
     class Extra:
         @hookimpl
         def albench_register_strategies(self, register, context):
             pass
 
-    with pytest.raises(RegistrationError, match="(?s)'extra'.*'context'"):
-        Plugins(extra_plugins=(("extra", Extra()),), entry_points=False)
+    assert "'context'" in _skipped(Plugins(extra_plugins=(("extra", Extra()),),
+                                           entry_points=False))["extra"]
+
+
+def test_a_hook_that_raises_is_skipped_with_what_it_registered():
+    class Raises:
+        @hookimpl
+        def albench_register_models(self, register):
+            register("half-model", lambda shape, classes: None)
+
+        @hookimpl
+        def albench_register_strategies(self, register):
+            raise RuntimeError("no GPU here")
+
+    plugins = Plugins(extra_plugins=(("raises", Raises()), ("kit", Everything())),
+                      entry_points=False)
+    assert _skipped(plugins)["raises"] == ("its albench_register_strategies hook raised "
+                                           "RuntimeError: no GPU here")
+    assert "half-model" not in plugins.names("models")
+    assert "kit-model" in plugins.names("models")
 
 
 @pytest.mark.parametrize("name, factory, message", [
     ("", lambda: None, "invalid name"),
+    ("  ", lambda: None, "invalid name"),
     ("ok", "not callable", "not callable"),
 ])
 def test_invalid_registrations(name, factory, message):
-    with pytest.raises(RegistrationError, match=message):
-        Plugins(extra_plugins=(("bad", Registers(name, factory=factory)),), entry_points=False)
+    plugins = Plugins(extra_plugins=(("bad", Registers(name, factory=factory)),),
+                      entry_points=False)
+    assert message in _skipped(plugins)["bad"]
+
+
+def test_albench_plugins_and_run_report_a_broken_plugin_and_the_way_to_skip_it(monkeypatch,
+                                                                               tmp_path):
+    plugins = Plugins(extra_plugins=(("bad", Registers(" ")),), entry_points=False)
+    monkeypatch.setattr(albench.plugins, "_default", plugins)
+    listing = CliRunner().invoke(main, ["plugins"])
+    assert listing.exit_code == 0
+    assert "failed to load (skipped):\n  bad  (bad): plugin 'bad' registered" in listing.output
+    assert "ALBENCH_DISABLE_PLUGINS=NAME" in listing.output
+    run = CliRunner().invoke(main, ["run", "--all", "--suite", "nope", "--results",
+                                    str(tmp_path)])
+    assert "warning: plugin bad (bad) failed to load and is skipped" in run.output
+    assert "ALBENCH_DISABLE_PLUGINS=NAME" in run.output
 
 
 def test_an_unknown_name_lists_what_is_installed():
@@ -183,7 +228,7 @@ def test_albench_plugins_survives_a_broken_plugin(fake_dists):
     builtin, rest = result.output.split("third-party:")
     assert builtin.startswith("built-in (albench ")
     assert "albench.builtin.strategies" in builtin and "random" in builtin
-    third_party, failed = rest.split("failed to load:")
+    third_party, failed = rest.split("failed to load (skipped):")
     assert "fakegood  (albench-fake 1.2.3)" in third_party
     assert "strategies: fake-strategy" in third_party
     assert "fakebroken  (albench-fake): ModuleNotFoundError" in failed

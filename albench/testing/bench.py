@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from albench.guard import query_context
 from albench.plugins import get_plugins
 from albench.training import Trainer, TrainingConfig
 from albench.types import Dataset, QueryContext
@@ -58,12 +59,7 @@ def trained_context(dataset: Dataset, model: str = "lenet", labeled: int = 1000,
     trainer = Trainer(dataset, factory, TrainingConfig(epochs=epochs, batch_size=64), device)
     chosen = np.random.default_rng(seed).choice(dataset.pool_size, labeled, replace=False)
     fitted = trainer.fit(dataset.x_pool[chosen], dataset.y_pool[chosen], seed).model
-    mask = np.zeros(dataset.pool_size, bool)
-    mask[chosen] = True
-    return QueryContext(dataset=dataset, model=fitted, labeled_idx=chosen,
-                        unlabeled_idx=np.flatnonzero(~mask),
-                        labeled_labels=dataset.y_pool[chosen], rng=np.random.default_rng(seed),
-                        trainer=trainer)
+    return query_context(dataset, trainer, fitted, chosen, np.random.default_rng(seed))
 
 
 def timed_select(strategy, context: QueryContext, budget: int, seed: int = 1

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
+from albench.guard import query_context
 from albench.training import Trainer, TrainingConfig
 from albench.types import Dataset, QueryContext, fingerprint
 
@@ -74,6 +75,9 @@ def toy_context(dataset: Dataset | None = None, labeled_idx=None, n_labeled: int
                 training: TrainingConfig = FAST_TRAINING) -> QueryContext:
     """A real query context: a model of the named architecture trained on a labelled subset.
 
+    Built like a run's (:func:`albench.guard.query_context`): the strategy sees a read-only
+    pool without its labels and without the test set.
+
     ``labeled_idx`` defaults to ``n_labeled`` random pool indices; an empty one gives an
     untrained model. Trained weights are cached per process, and every call returns a
     fresh model and ``rng`` (``np.random.default_rng(seed)``).
@@ -81,6 +85,9 @@ def toy_context(dataset: Dataset | None = None, labeled_idx=None, n_labeled: int
     from albench.plugins import get_plugins
 
     dataset = dataset if dataset is not None else toy_dataset()
+    if dataset.pool_labels_hidden:
+        raise ValueError("toy_context needs the full dataset (such as toy_dataset()), not a "
+                         "context's label-free view")
     if labeled_idx is None:
         labeled_idx = np.random.default_rng(seed).choice(dataset.pool_size, n_labeled,
                                                          replace=False)
@@ -91,12 +98,7 @@ def toy_context(dataset: Dataset | None = None, labeled_idx=None, n_labeled: int
     if len(labeled_idx):
         trained.load_state_dict(_trained_state(trainer, model, labeled_idx, seed))
     trained.eval()
-    mask = np.zeros(dataset.pool_size, dtype=bool)
-    mask[labeled_idx] = True
-    return QueryContext(dataset=dataset, model=trained, labeled_idx=labeled_idx,
-                        unlabeled_idx=np.flatnonzero(~mask),
-                        labeled_labels=dataset.y_pool[labeled_idx],
-                        rng=np.random.default_rng(seed), trainer=trainer)
+    return query_context(dataset, trainer, trained, labeled_idx, np.random.default_rng(seed))
 
 
 class FixedLogistic(torch.nn.Module):
@@ -129,6 +131,5 @@ def logistic_context(x, weight, bias, seed: int = 0,
                       input_range=input_range)
     model = FixedLogistic(weight, bias).eval()
     trainer = Trainer(dataset, lambda *args, **kwargs: model, TrainingConfig(), "cpu")
-    empty = np.zeros(0, dtype=np.int64)
-    return QueryContext(dataset, model, empty, np.arange(len(x)), empty,
-                        np.random.default_rng(seed), trainer)
+    return query_context(dataset, trainer, model, np.zeros(0, dtype=np.int64),
+                         np.random.default_rng(seed))

@@ -1,0 +1,61 @@
+"""`albench verify`: a genuine record verifies; a hand-edited accuracy and a fabricated
+record are caught."""
+
+import json
+import sqlite3
+
+import pytest
+from click.testing import CliRunner
+
+from albench.cli import main
+from albench.executors import LocalExecutor
+from albench.results import ResultStore, parse_record
+from albench.runner import run_specs
+from albench.spec import load_suite
+
+
+@pytest.fixture
+def store(tiny_suite, tmp_path):
+    store = ResultStore(tmp_path / "results")
+    specs = load_suite(tiny_suite).run_specs(["random"], seeds=[0])
+    assert run_specs(specs, store, LocalExecutor(), device="cpu", progress=False).completed
+    return store
+
+
+def _verify(store, *args):
+    return CliRunner().invoke(main, ["verify", "--results", str(store.directory), "--sample",
+                                     "0", *args])
+
+
+def test_a_genuine_record_verifies(store):
+    result = _verify(store)
+    assert result.exit_code == 0, result.output
+    assert "rounds [0, 1, 2, 3] match" in result.output
+    assert "1 verified, 0 differ or are invalid" in result.output
+
+
+def test_a_hand_edited_accuracy_is_caught(store):
+    [record] = store.records()
+    stored = record.rounds[2].accuracy
+    with sqlite3.connect(store.path) as db:
+        data = json.loads(db.execute("SELECT record FROM runs").fetchone()[0])
+        data["rounds"][2]["accuracy"] = 0.99
+        db.execute("UPDATE runs SET record = ?", (json.dumps(data),))
+    result = _verify(store)
+    assert result.exit_code == 1
+    assert f"round 2: accuracy stored 0.99, recomputed {stored:.6g}" in result.output
+    assert "round 1:" not in result.output and "round 3:" not in result.output
+
+
+def test_a_fabricated_record_is_caught(store):
+    [genuine] = store.records()
+    spec = genuine.spec.model_copy(update={"strategy": "entropy"})
+    data = json.loads(genuine.model_dump_json())
+    data.update(spec=json.loads(spec.model_dump_json()), run_id=spec.run_id)
+    fabricated = parse_record(json.dumps(data))  # valid in form: only recomputing tells
+    store.save(fabricated)
+    result = _verify(store, "--seed", "0")
+    assert result.exit_code == 1
+    assert f"DIFFERS {spec.run_id} (tiny:blobs/mlp/b5:entropy:seed0): round 0: queried " \
+        "indices differ" in result.output
+    assert f"ok {genuine.run_id}" in result.output
