@@ -6,7 +6,8 @@ row prints as soon as its query ends, a strategy that runs past ``--time-limit``
 and skipped, and entropy sampling is timed first so every row carries its ratio to it.
 Run: ``python -m benchmarks.bench_queries --pool 60000 --budget 1000 [--device cuda]``;
 ``--pool-data fashion-mnist`` uses real images (from albench's usual places or ``--data
-DIR``, no download) instead of random pixels. Random pixels are a worst case for some
+DIR``, no download) instead of random pixels; ``-o 'NAME={"option": value}'`` adds a row for
+a strategy with options. Random pixels are a worst case for some
 kernels: CPU max pooling and BADGE's pruning both run slower on them than on real images.
 """
 

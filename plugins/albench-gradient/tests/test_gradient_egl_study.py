@@ -77,6 +77,10 @@ def test_egl_study_conforms(options):
     check_strategy(StudyEGL, name="egl-study", **options)
 
 
+def test_egl_study_conforms_on_a_convnet():
+    check_strategy(StudyEGL, name="egl-study", model="lenet", images=True)
+
+
 def test_chunks_are_random_groups_drawn_from_the_context_rng():
     context = toy_context()
     scores = StudyEGL(chunk=7).scores(replace(context, rng=np.random.default_rng(3)))
