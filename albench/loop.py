@@ -277,7 +277,7 @@ def iter_rounds(run: PreparedRun, record: RunRecord, query_timeout: float | None
             query_seconds = time.perf_counter() - start
             check_untouched(owned, dataset, labeled, who, round_)
             queried = validate_selection(selected, budget, mask, who)
-            notes = [str(note) for note in context.notes]
+            notes = [str(note)[:1000] for note in context.notes[:100]]  # bounded record
         yield RoundRecord(
             round=round_, labeled=len(labeled), accuracy=accuracy,
             val_accuracy=fit.val_accuracy, epochs=fit.epochs_run, queried=queried.tolist(),
