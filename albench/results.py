@@ -375,8 +375,8 @@ class ResultStore:
                            " VALUES (?, ?, ?, ?)",
                            (record.key, record.model_dump_json(), weights, now()))
         except sqlite3.Error as exc:
-            raise StoreWriteError(f"cannot write round 0 {record.key} to {self.path}: "
-                                  f"{exc}") from exc
+            raise StoreWriteError(f"cannot write round 0 {record.key} to {self.path}: {exc}; "
+                                  f"every previously stored record is unchanged") from exc
 
     def round_zeros(self) -> Iterator[tuple[RoundZeroRecord, bytes]]:
         """Every stored shared round 0, in key order."""

@@ -124,3 +124,14 @@ def test_min_steps_at_its_default_keeps_run_ids(tiny_suite):
     more = spec.model_copy(update={"training": spec.training.model_copy(
         update={"min_steps": 100})})
     assert more.run_id != spec.run_id
+
+
+@pytest.mark.parametrize("name", ["fmnist-b10", "fmnist-b100", "fmnist-b1000"])
+def test_cpu_fashion_suites_fix_threads_seeds_and_steps(name):
+    suite = load_suite(name)
+    assert suite.threads == 1 and len(suite.seeds) >= 10
+    assert suite.training.min_steps >= 450 and suite.version >= 2
+
+
+def test_the_main_job_runs_on_the_committed_thread_count():
+    assert load_suite("quick").threads == 1

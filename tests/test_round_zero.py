@@ -195,3 +195,29 @@ def test_weights_are_safetensors_not_pickle(specs):
     data = weights_bytes(model)
     assert b"pickle" not in data[:64] and data[:1] != b"\x80"
     assert set(load(data)) == set(model.state_dict())
+
+
+def test_a_round_zero_claimed_by_another_process_is_waited_for(specs, tmp_path, fits):
+    import os
+    import socket
+    import sqlite3
+    import threading
+
+    from albench.round_zero import ensure_round_zeros, round_zero_claim
+
+    elsewhere = ResultStore(tmp_path / "elsewhere")
+    run_specs(specs[:1], elsewhere, LocalExecutor(), device="cpu", progress=False)
+    trained = elsewhere.get_round_zero(round_zero_key(specs[0]))
+    store = ResultStore(tmp_path / "shared")
+    with sqlite3.connect(store.path) as db:  # a live process (our parent) holds the claim
+        db.execute("INSERT INTO claims (run_id, owner, seen) VALUES (?, ?, 0)",
+                   (round_zero_claim(trained[0].key), f"{socket.gethostname()}:{os.getppid()}"))
+    later = threading.Timer(1.0, store.save_round_zero, trained)
+    later.start()
+    fits.clear()
+    outcome = ensure_round_zeros(specs[:1], store, LocalExecutor(),
+                                 lambda spec: Job(spec, None, "cpu", train_round_zero=True),
+                                 progress=False, poll_seconds=0.1)
+    later.join()
+    assert fits == [] and outcome.busy == set()
+    assert outcome.ready[trained[0].key].weights == trained[1]
