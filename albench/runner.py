@@ -92,25 +92,28 @@ def run_specs(specs: list[RunSpec], store: ResultStore, executor: Executor,
     """Run (or resume) every spec not yet complete; finished runs are skipped unless forced."""
     jobs, claimed = [], {}
     summary = RunSummary()
-    for spec in specs:
-        try:
-            store.claim(spec.run_id)
-        except StoreBusyError:
-            summary.busy.append(spec.run_id)
-            continue
-        claimed[spec.run_id] = spec
-        existing = _claimed_record(store, spec, force, summary)  # read after claiming
-        if existing is None and (spec.run_id in summary.failed or
-                                 spec.run_id in summary.skipped):
-            _release_quietly(store, spec.run_id)
-            continue
-        resume = None if existing is None or force else existing.model_dump_json()
-        jobs.append(Job(spec, resume, device, query_timeout))
-    driver = Driver(store, jobs, summary, progress)
-    try:
+    driver = None
+    try:  # an interruption anywhere releases what this process claimed
+        for spec in specs:
+            claimed[spec.run_id] = spec  # before claiming: a signal may land in between
+            try:
+                store.claim(spec.run_id)
+            except StoreBusyError:
+                del claimed[spec.run_id]
+                summary.busy.append(spec.run_id)
+                continue
+            existing = _claimed_record(store, spec, force, summary)  # read after claiming
+            if existing is None and (spec.run_id in summary.failed or
+                                     spec.run_id in summary.skipped):
+                _release_quietly(store, spec.run_id)
+                continue
+            resume = None if existing is None or force else existing.model_dump_json()
+            jobs.append(Job(spec, resume, device, query_timeout))
+        driver = Driver(store, jobs, summary, progress)
         executor.execute(jobs, driver.handle)
     finally:
-        driver.close()
+        if driver is not None:
+            driver.close()
         for run_id in claimed:
             if run_id not in summary.completed and run_id not in summary.failed:
                 _release_quietly(store, run_id)
