@@ -318,8 +318,7 @@ class ResultStore:
 
     def claim(self, run_id: str, stale_after: float = 6 * 3600) -> None:
         """Mark ``run_id`` as being computed by this process, unless a live one has it."""
-        pid = os.getpid()
-        me = f"{socket.gethostname()}:{pid}:{_started(pid)}"
+        me = _me()
         with self._connect() as db:
             row = db.execute("SELECT owner, seen FROM claims WHERE run_id = ?",
                              (run_id,)).fetchone()
@@ -399,8 +398,9 @@ class ResultStore:
         return added
 
     def release(self, run_id: str) -> None:
+        """Drop this process's claim on ``run_id`` (another process's claim stays)."""
         with self._connect() as db:
-            db.execute("DELETE FROM claims WHERE run_id = ?", (run_id,))
+            db.execute("DELETE FROM claims WHERE run_id = ? AND owner = ?", (run_id, _me()))
 
 
 def read_store(path: str | Path) -> Iterator[RunRecord]:
@@ -488,6 +488,12 @@ def _continues(longer: RunRecord, shorter: RunRecord) -> bool:
     """``longer`` starts like ``shorter`` and holds every round of it unchanged."""
     return (longer.initial_labeled_idx == shorter.initial_labeled_idx
             and longer.rounds[:len(shorter.rounds)] == shorter.rounds)
+
+
+def _me() -> str:
+    """This process as a claim's owner: host, pid and start time."""
+    pid = os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_started(pid)}"
 
 
 def _started(pid: int) -> str:

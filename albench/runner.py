@@ -131,31 +131,29 @@ def run_specs(specs: list[RunSpec], store: ResultStore, executor: Executor,
     options = {"device": device, "threads": threads, "deterministic": deterministic}
     pending, claimed = [], {}
     summary = RunSummary()
-    for spec in specs:
-        try:
-            store.claim(spec.run_id)
-        except StoreBusyError:
-            summary.busy.append(spec.run_id)
-            continue
-        claimed[spec.run_id] = spec
-        existing = _claimed_record(store, spec, force, summary)  # read after claiming
-        if existing is None and (spec.run_id in summary.failed or
-                                 spec.run_id in summary.skipped):
-            _release_quietly(store, spec.run_id)
-            continue
-        pending.append((spec, None if force else existing))
-    try:
+    driver = None
+    try:  # an interruption anywhere releases what this process claimed
+        for spec in specs:
+            claimed[spec.run_id] = spec  # before claiming: a signal may land in between
+            try:
+                store.claim(spec.run_id)
+            except StoreBusyError:
+                del claimed[spec.run_id]
+                summary.busy.append(spec.run_id)
+                continue
+            existing = _claimed_record(store, spec, force, summary)  # read after claiming
+            if existing is None and (spec.run_id in summary.failed or
+                                     spec.run_id in summary.skipped):
+                _release_quietly(store, spec.run_id)
+                continue
+            pending.append((spec, None if force else existing))
         jobs = _with_round_zero(pending, store, executor, force, progress, summary, options,
                                 query_timeout)
-    except BaseException:
-        for run_id in claimed:
-            _release_quietly(store, run_id)
-        raise
-    driver = Driver(store, jobs, summary, progress)
-    try:
+        driver = Driver(store, jobs, summary, progress)
         executor.execute(jobs, driver.handle)
     finally:
-        driver.close()
+        if driver is not None:
+            driver.close()
         for run_id in claimed:
             if run_id not in summary.completed and run_id not in summary.failed:
                 _release_quietly(store, run_id)
