@@ -27,6 +27,7 @@ from albench.report.stats import (
     total_penalty,
 )
 from albench.report.tables import aggregates, setting_table, setting_trust
+from albench.results import RunRecord
 
 __all__ = ["Board", "Comparison", "aggregates", "compare", "load_board", "slug",
            "write_leaderboard"]

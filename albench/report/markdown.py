@@ -179,8 +179,8 @@ def _top(setting: str, rows: pd.DataFrame, figures: Trust, images: dict[str, str
             md(f"{r.plugin} {r.version}".strip()), md(_options(r.options))])
     lines += table(header, body, "rlrrrrrrrll")
     if not rows["ranked"].all():
-        lines += [f"† fewer seeds than the {int(rows['seeds'].max())} of the others: listed, "
-                  f"not ranked.", ""]
+        most = int(rows["seeds"].max())
+        lines += [f"† fewer seeds than the {most} of the others: listed, not ranked.", ""]
     if f"learning:{setting}" in images:
         lines += [f"![accuracy minus random]({images[f'learning:{setting}']})", ""]
     return lines
