@@ -17,13 +17,14 @@ from dataclasses import dataclass
 import pandas as pd
 
 from albench.report.aggregate import Board
-from albench.report.markdown import md
+from albench.report.markdown import md, table
 from albench.report.stats import Trust, aubc_table, mean_interval, run_summary
 from albench.report.tables import setting_table, setting_trust
 
 BLOG = "https://dsgissin.github.io/DiscriminativeActiveLearning/2018/07/05/"
 COMPARING = BLOG + "Experiments.html"
 DAL_POST = BLOG + "DAL.html"
+IMAGES = "https://dsgissin.github.io/DiscriminativeActiveLearning/assets/images/"
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ class Finding:
     title: str
     study: str
     source: str
+    figures: list[str]
+    """The study's figures for it, as paths under its blog's ``assets/images/``."""
     checks: list[Check]
 
 
@@ -113,7 +116,8 @@ def uncertainty_beats_random(settings: list[Setting]) -> Finding:
     return Finding(
         "Uncertainty sampling is much better than random",
         "MNIST, batch 100: \"all of the alternatives performing much better than random "
-        "sampling\" (softmax and Bayesian uncertainty, both decision rules)", COMPARING, checks)
+        "sampling\" (softmax and Bayesian uncertainty, both decision rules)", COMPARING,
+        ["Experiments/uncertainty_comparison.png"], checks)
 
 
 def uncertainty_variants_alike(settings: list[Setting]) -> Finding:
@@ -137,7 +141,8 @@ def uncertainty_variants_alike(settings: list[Setting]) -> Finding:
         "\"the differences are more or less negligible\" (softmax against Bayesian "
         "uncertainty, MNIST batch 100); \"the adversarial approach is on par with the "
         "uncertainty-based approach\". Their ranking correlation is pending the per-example "
-        "ranking comparison (leaderboards/comparisons/).", COMPARING, checks)
+        "ranking comparison (leaderboards/comparisons/).", COMPARING,
+        ["Experiments/uncertainty_comparison.png", "Experiments/results_mnist_all.png"], checks)
 
 
 def egl_poor(settings: list[Setting]) -> Finding:
@@ -155,7 +160,8 @@ def egl_poor(settings: list[Setting]) -> Finding:
         "EGL performs poorly, with the lowest label entropy",
         "MNIST, batch 100: \"Oh. This looks bad.\"; its label entropy \"is much, much lower "
         "than all the others\" (verdict on the accuracy; the entropy place is shown)",
-        COMPARING, checks)
+        COMPARING, ["Experiments/results_mnist_EGL.png",
+                    "Experiments/results_mnist_entropy_cumulative.png"], checks)
 
 
 def coreset_above_random(settings: list[Setting]) -> Finding:
@@ -164,7 +170,8 @@ def coreset_above_random(settings: list[Setting]) -> Finding:
     return Finding(
         "Greedy core-set beats random, by a little, at batch 100",
         "MNIST, batch 100: \"the method beats random sampling even in its greedy formulation, "
-        "although the difference isn't very large\"", COMPARING, checks)
+        "although the difference isn't very large\"", COMPARING,
+        ["Experiments/results_mnist_CoreSet.png"], checks)
 
 
 def dal_like_coreset(settings: list[Setting]) -> Finding:
@@ -182,7 +189,7 @@ def dal_like_coreset(settings: list[Setting]) -> Finding:
     return Finding(
         "DAL and core-set perform alike",
         "MNIST: \"our method behaves in a similar way to the core set approach, since their "
-        "results are more or less identical\"", DAL_POST, checks)
+        "results are more or less identical\"", DAL_POST, ["DAL/mnist_all.png"], checks)
 
 
 def dal_below_uncertainty(settings: list[Setting]) -> Finding:
@@ -191,7 +198,7 @@ def dal_below_uncertainty(settings: list[Setting]) -> Finding:
         "DAL is below uncertainty sampling on MNIST",
         "MNIST: \"there is a clear distinction between the results of the uncertainty-based "
         "methods (including the adversarial approach) and the covering based methods (core "
-        "set and discriminative)\"", DAL_POST, checks)
+        "set and discriminative)\"", DAL_POST, ["DAL/mnist_all.png"], checks)
 
 
 FINDINGS: list[Callable[[list[Setting]], Finding]] = [
@@ -216,19 +223,46 @@ INTRO = (
     "points. Our settings are smaller than the study's (see each leaderboard's protocol).")
 
 
+REGENERATE = """```bash
+albench merge leaderboards/results --results results   # the committed runs, to extend them
+albench run -s random -s margin --suite fmnist-b100 --results results --threads 1
+albench export --results results --out leaderboards/results
+albench leaderboard --results leaderboards/results --out leaderboards --csv --findings
+```"""
+
+
+def _boards(boards: dict[str, Board]) -> list[str]:
+    """One row per suite: what its board aggregates, counted from the records."""
+    rows = []
+    for suite, board in sorted(boards.items()):
+        runs = board.runs
+        used = runs[runs["comparable"] & (runs["status"] == "complete")]
+        devices = sorted(board.rounds["device"].unique())
+        rows.append([f"[{md(suite)}]({suite}.md)", str(len(board.settings)),
+                     str(board.rounds["strategy"].nunique()),
+                     str(used["seed"].nunique()), str(len(used)), str(len(runs) - len(used)),
+                     md(", ".join(devices))])
+    return ["## The boards", ""] + table(
+        ["suite", "settings", "strategies", "seeds", "runs aggregated", "runs not aggregated",
+         "devices"], rows, "lrrrrrl") + [
+        "Regenerate or extend them (runs already stored are skipped):", "", REGENERATE, ""]
+
+
 def render_findings(boards: dict[str, Board]) -> str:
     """The reproduction report as markdown."""
     settings = settings_of(boards)
     banner = ("<!-- generated by albench — do not edit; regenerate with `albench leaderboard "
               "--findings` -->")
     lines = [banner, "", "# What albench reproduces of the DAL study", "", INTRO, ""]
-    lines += ["Leaderboards: " + ", ".join(f"[{md(s)}]({s}.md)" for s in sorted(boards)), ""]
+    lines += _boards(boards)
     for number, finding in enumerate((f(settings) for f in FINDINGS), start=1):
         counts = pd.Series([c.verdict for c in finding.checks]).value_counts()
         tally = ", ".join(f"{int(counts.get(v, 0))} {v}" for v in
                           ("reproduced", "contradicted", "inconclusive"))
-        lines += [f"## {number}. {md(finding.title)}", "",
-                  f"The study: {md(finding.study)} ([source]({finding.source})).", "",
+        figures = ", ".join(f"[{name.rsplit('/', 1)[1]}]({IMAGES}{name})"
+                            for name in finding.figures)
+        study = f"The study: {md(finding.study)} ([source]({finding.source}); its figures: "
+        lines += [f"## {number}. {md(finding.title)}", "", f"{study}{figures}).", "",
                   f"Ours: {tally} of {len(finding.checks)} setting(s).", ""]
         lines += [f"- {md(c.setting)}: **{c.verdict}** — {md(c.evidence)}"
                   for c in finding.checks] or ["- no setting ran the strategies it needs"]
