@@ -238,10 +238,9 @@ class ResultStore:
         """
         records = list(records)  # a source that fails to parse fails before any write
         report = MergeReport()
-        current = {record.run_id: record for record in self.records()}
         changed = {}
         for record in records:
-            mine = current.get(record.run_id)
+            mine = changed.get(record.run_id) or self.get(record.run_id)
             if mine is None:
                 report.added.append(record.run_id)
             elif _continues(record, mine) and (len(record.rounds) > len(mine.rounds)
@@ -253,7 +252,7 @@ class ResultStore:
             else:
                 report.conflicts.append(record.run_id)
                 continue
-            current[record.run_id] = changed[record.run_id] = record
+            changed[record.run_id] = record
         texts = [(record, record.model_dump_json()) for record in changed.values()]
         for record, text in texts:
             parse_record(text, f"run {record.run_id}")  # never store what we cannot read back

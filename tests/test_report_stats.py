@@ -255,3 +255,22 @@ def test_pairs_with_too_few_common_seeds_are_not_testable():
     assert math.isnan(matrix.loc["a", "c"]) and math.isnan(matrix.loc["c", "b"])
     assert matrix.loc["a", "b"] == 1.0
     assert math.isnan(total_penalty({"s": matrix}).loc["a", "c"])
+
+
+def test_one_label_per_machine():
+    from albench.report.aggregate import one_label_per_machine
+
+    one = one_label_per_machine(pd.Series(["cpu", "cpu (AMD EPYC)", "cuda"]))
+    assert list(one) == ["cpu (AMD EPYC)", "cpu (AMD EPYC)", "cuda"]
+    two = one_label_per_machine(pd.Series(["cpu", "cpu (A)", "cpu (B)"]))
+    assert list(two) == ["cpu", "cpu (A)", "cpu (B)"]  # which machine is unknown
+
+
+def test_strategy_colours_do_not_depend_on_the_other_strategies():
+    from albench.report.plots import name_colour, palette
+
+    assert palette(["margin", "zz-new"])["margin"] == palette(["margin"])["margin"]
+    assert palette(["a", "zz-new"])["zz-new"] == palette(["zz-new"])["zz-new"] \
+        == name_colour("zz-new")
+    assert name_colour("random") == (0.0, 0.0, 0.0)
+    assert len({name_colour(n) for n in ("margin", "entropy", "bald", "coreset", "dal")}) == 5

@@ -15,6 +15,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
 DPI = 100
@@ -186,18 +187,20 @@ def penalty_heatmap(matrix: pd.DataFrame, settings: int, order: list[str], path:
     names = [n for n in order if n in matrix.index]
     shown = matrix.loc[names, names].rename(index=plot_text, columns=plot_text)
     values = shown.to_numpy(dtype=float)
-    labels = np.where(np.isnan(values), "n/t",
-                      np.where(values > 0, np.char.mod("%.2f", np.nan_to_num(values)), ""))
-    np.fill_diagonal(labels, "")
+    labels = np.where(values > 0, np.char.mod("%.2f", np.nan_to_num(values)), "")
     size = 2.5 + 0.45 * len(shown)
     fig = Figure(figsize=(size + 1.5, size))
     ax = fig.subplots()
-    ax.set_facecolor("#d9d9d9")  # NaN cells: not testable
     sns.heatmap(shown, annot=labels, fmt="", cmap="rocket_r", vmin=0,
                 vmax=max(settings, 1), square=True, mask=np.eye(len(shown), dtype=bool),
                 annot_kws={"fontsize": 7 if len(shown) > 12 else 9},
                 cbar_kws={"label": f"fraction of budgets won, summed over {settings} "
                                    f"setting(s)"}, ax=ax)
+    for row, column in zip(*np.nonzero(np.isnan(values))):
+        if row != column:  # seaborn leaves NaN cells blank: grey them and say why
+            ax.add_patch(Rectangle((column, row), 1, 1, color="#d9d9d9"))
+            ax.text(column + 0.5, row + 0.5, "n/t", ha="center", va="center",
+                    fontsize=7 if len(shown) > 12 else 9)
     ax.tick_params(axis="y", labelrotation=0)
     ax.tick_params(axis="x", labelrotation=45)
     for label in ax.get_xticklabels():
