@@ -274,3 +274,10 @@ def test_strategy_colours_do_not_depend_on_the_other_strategies():
         == name_colour("zz-new")
     assert name_colour("random") == (0.0, 0.0, 0.0)
     assert len({name_colour(n) for n in ("margin", "entropy", "bald", "coreset", "dal")}) == 5
+
+
+def test_points_never_show_minus_zero():
+    from albench.report.markdown import points
+
+    assert points(-0.0004, signed=True) == "+0.0" and points(0.0123) == "1.2"
+    assert points(float("nan")) == "–" and points(-0.015, signed=True) == "-1.5"

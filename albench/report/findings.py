@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from albench.report.aggregate import Board
-from albench.report.markdown import md, table
+from albench.report.markdown import md, points, table
 from albench.report.stats import Trust, aubc_table, mean_interval, run_summary
 from albench.report.tables import setting_table, setting_trust
 
@@ -93,8 +93,8 @@ def verdict(low: float, high: float, sign: int) -> str:
 
 def _points(mean: float, low: float, high: float) -> str:
     if math.isnan(low):
-        return f"{100 * mean:+.1f} (one seed)"
-    return f"{100 * mean:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}]"
+        return f"{points(mean, True)} (one seed)"
+    return f"{points(mean, True)} [{points(low, True)}, {points(high, True)}]"
 
 
 def _power(setting: Setting) -> str:

@@ -139,16 +139,18 @@ def _status(status: str) -> str:
     return "stopped" if status == "running" else status
 
 
-def _points(value: float, signed: bool = False) -> str:
+def points(value: float, signed: bool = False) -> str:
+    """A fraction as accuracy points to 0.1 (``–`` for none; never ``-0.0``)."""
     if value is None or math.isnan(value):
         return "–"
-    return f"{100 * value:+.1f}" if signed else f"{100 * value:.1f}"
+    shown = round(100 * value, 1) + 0.0
+    return f"{shown:+.1f}" if signed else f"{shown:.1f}"
 
 
 def _with_interval(mean: float, low: float, high: float, signed: bool = False) -> str:
     if math.isnan(low):
-        return _points(mean, signed)
-    return f"{_points(mean, signed)} [{_points(low, signed)}, {_points(high, signed)}]"
+        return points(mean, signed)
+    return f"{points(mean, signed)} [{points(low, signed)}, {points(high, signed)}]"
 
 
 def _options(options: dict) -> str:
