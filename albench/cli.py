@@ -187,7 +187,7 @@ def _write_leaderboard(store, suite_name: str, directory: Path) -> None:
 
 def _warn_invalid(store) -> None:
     """Report the invalid records that were left out of a leaderboard."""
-    for run_id, error in store.invalid.items():
+    for run_id, error in getattr(store, "invalid", {}).items():
         click.echo(f"warning: left out invalid record {run_id}: {error}; `albench run "
                    f"--force` recomputes it", err=True)
 
@@ -283,32 +283,63 @@ def _stored_suites(store) -> list[str]:
     return sorted({record.spec.suite for record in store.records()})
 
 
+def _record_source(results_dir: str):
+    """A results directory's SQLite store, or a folder of JSON record files."""
+    from albench.record_files import RecordFolder
+    from albench.results import DB_NAME, ResultStore
+
+    path = Path(results_dir)
+    if not (path / DB_NAME).exists() and RecordFolder(path).files():
+        return RecordFolder(path)
+    return ResultStore(path)
+
+
 @main.command("leaderboard")
 @click.option("--suite", "suites", multiple=True,
               help="Suite name as stored (repeat); default: every suite in the store.")
 @click.option("--results", "results_dir", default="results", show_default=True,
-              type=click.Path(file_okay=False, exists=True), help="Results directory.")
+              type=click.Path(file_okay=False, exists=True),
+              help="Results directory, or a folder of JSON record files.")
 @click.option("--out", "out_dir", default="leaderboards", show_default=True,
               type=click.Path(file_okay=False), help="Where the markdown and plots go.")
 @click.option("--csv", "as_csv", is_flag=True, help="Also write <suite>.csv, one row per round.")
 @click.option("--plots/--no-plots", default=True, show_default=True, help="Draw the PNG plots.")
-def leaderboard_command(suites, results_dir, out_dir, as_csv, plots):
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the aggregates (per setting and strategy) as one JSON document "
+                   "instead of writing files.")
+@click.option("--findings", is_flag=True,
+              help="Also write <out>/README.md: the DAL study's findings checked against the "
+                   "records of the chosen suites.")
+def leaderboard_command(suites, results_dir, out_dir, as_csv, plots, as_json, findings):
     """Write leaderboards/<suite>.md and its plots from the stored runs."""
-    from albench.report import write_leaderboard
-    from albench.results import RecordError, ResultStore, StoreError
+    from albench.report import aggregates, load_board, write_leaderboard
+    from albench.results import RecordError, StoreError
 
     try:
-        store = ResultStore(results_dir)
+        store = _record_source(results_dir)
+        where = getattr(store, "path", results_dir)
         stored = _stored_suites(store)
         if not stored:
-            _fail(f"no runs stored in {store.path}")
+            _fail(f"no runs stored in {where}")
         missing = [s for s in suites if s not in stored]
         if missing:
-            _fail(f"no runs of suite {', '.join(map(repr, missing))} in {store.path}; "
+            _fail(f"no runs of suite {', '.join(map(repr, missing))} in {where}; "
                   f"stored suites: {', '.join(stored)}")
+        if as_json:
+            document = {"suites": [aggregates(load_board(store, suite))
+                                   for suite in suites or stored]}
+            click.echo(json.dumps(document, indent=1, sort_keys=True, allow_nan=False))
+            return
         for suite in suites or stored:
             path = write_leaderboard(store, suite, Path(out_dir), csv=as_csv, plots=plots)
             click.echo(f"leaderboard: {path}")
+        if findings:
+            from albench.report.findings import render_findings
+
+            report = Path(out_dir) / "README.md"
+            report.write_text(render_findings({s: load_board(store, s)
+                                               for s in suites or stored}), encoding="utf-8")
+            click.echo(f"findings: {report}")
     except (RecordError, StoreError) as exc:
         _fail(str(exc))
     _warn_invalid(store)
@@ -319,12 +350,14 @@ def leaderboard_command(suites, results_dir, out_dir, as_csv, plots):
 @click.option("--results", "results_dir", default="results", show_default=True,
               type=click.Path(file_okay=False), help="The results directory to merge into.")
 def merge_command(sources, results_dir):
-    """Copy runs from other results stores (directories or .sqlite files) into this one.
+    """Copy runs from other results stores (directories, .sqlite files or folders of JSON
+    record files) into this one.
 
     For runs computed on other machines: new runs are added, runs that continue a stored
     one replace it, and a run whose rounds differ from the stored ones is reported and
     left as stored. Shared round-0 models this store lacks are copied (stored ones are
-    kept), so runs started later here start from the same models.
+    kept), so runs started later here start from the same models. Every source is read and
+    validated before anything is written, and the runs are written in one transaction.
     """
     from albench.results import (
         RecordError,
@@ -334,19 +367,47 @@ def merge_command(sources, results_dir):
         read_store,
     )
 
-    store = ResultStore(results_dir)
+    records, round_zeros = [], []
     for source in sources:
         try:
-            report = store.merge(read_store(source))
-            round_zeros = store.merge_round_zeros(read_round_zeros(source))
-        except (RecordError, StoreWriteError, FileNotFoundError) as exc:
-            _fail(str(exc))
-        click.echo(f"{source}: {len(report.added)} added, {len(report.extended)} extended, "
-                   f"{len(report.unchanged)} unchanged, {len(report.conflicts)} conflicting "
-                   f"(kept as stored), {len(round_zeros)} shared round-0 models added "
-                   f"-> {store.path}")
-        for run_id in report.conflicts:
-            click.echo(f"  conflict: run {run_id} differs from the stored run", err=True)
+            records += list(read_store(source))
+            round_zeros += list(read_round_zeros(source))
+        except (RecordError, FileNotFoundError) as exc:
+            _fail(f"{exc}; nothing was merged")
+    store = ResultStore(results_dir)
+    try:
+        report = store.merge(records)
+        added_zeros = store.merge_round_zeros(round_zeros)
+    except (RecordError, StoreWriteError) as exc:
+        _fail(str(exc))
+    click.echo(f"{', '.join(sources)}: {len(report.added)} added, {len(report.extended)} "
+               f"extended, {len(report.unchanged)} unchanged, {len(report.conflicts)} "
+               f"conflicting (kept as stored), {len(added_zeros)} shared round-0 models added "
+               f"-> {store.path}")
+    for run_id in report.conflicts:
+        click.echo(f"  conflict: run {run_id} differs from the stored run", err=True)
+
+
+@main.command("export")
+@click.option("--results", "results_dir", default="results", show_default=True,
+              type=click.Path(file_okay=False, exists=True), help="Results directory.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder for <suite>/<run_id>.json, e.g. leaderboards/results.")
+@click.option("--suite", "suites", multiple=True, help="Only these suites (repeat).")
+def export_command(results_dir, out_dir, suites):
+    """Write every stored run as a JSON text file, to commit or send for a pull request."""
+    from albench.record_files import write_record_files
+    from albench.results import RecordError, ResultStore
+
+    store = ResultStore(results_dir)
+    try:
+        records = [r for r in store.records() if not suites or r.spec.suite in suites]
+    except RecordError as exc:
+        _fail(str(exc))
+    if not records:
+        _fail(f"no runs{' of ' + ', '.join(suites) if suites else ''} in {store.path}")
+    paths = write_record_files(records, out_dir)
+    click.echo(f"{len(paths)} run record(s) -> {out_dir}")
 
 
 @main.command("verify")

@@ -269,15 +269,7 @@ class ResultStore:
 
     def _upsert(self, record: RunRecord, text: str) -> None:
         with self._connect() as db:
-            db.execute(
-                """INSERT INTO runs (run_id, suite, strategy, seed, status, schema_version,
-                                     record, updated_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                   ON CONFLICT(run_id) DO UPDATE SET status = excluded.status,
-                     schema_version = excluded.schema_version, record = excluded.record,
-                     updated_at = excluded.updated_at""",
-                (record.run_id, record.spec.suite, record.spec.strategy, record.spec.seed,
-                 record.status, record.schema_version, text, record.updated_at))
+            _upsert(db, record, text)
 
     def get(self, run_id: str) -> RunRecord | None:
         with self._connect() as db:
@@ -340,22 +332,36 @@ class ResultStore:
 
         A run this store lacks is added; one that continues a stored run (same rounds, then
         more) replaces it; a run whose rounds differ from the stored ones (computed twice, on
-        different hardware, say) is a conflict and the stored one is kept.
+        different hardware, say) is a conflict and the stored one is kept. All or nothing:
+        every record is read and validated first, then all are written in one transaction.
         """
+        records = list(records)  # a source that fails to parse fails before any write
         report = MergeReport()
+        changed = {}
         for record in records:
-            mine = self.get(record.run_id)
+            mine = changed.get(record.run_id) or self.get(record.run_id)
             if mine is None:
-                self._write(record)
                 report.added.append(record.run_id)
             elif _continues(record, mine) and (len(record.rounds) > len(mine.rounds)
                                                or record.finished and not mine.finished):
-                self._write(record)
                 report.extended.append(record.run_id)
             elif _continues(mine, record):
                 report.unchanged.append(record.run_id)
+                continue
             else:
                 report.conflicts.append(record.run_id)
+                continue
+            changed[record.run_id] = record
+        texts = [(record, record.model_dump_json()) for record in changed.values()]
+        for record, text in texts:
+            parse_record(text, f"run {record.run_id}")  # never store what we cannot read back
+        try:
+            with self._connect() as db:
+                for record, text in texts:
+                    _upsert(db, record, text)
+        except sqlite3.Error as exc:
+            raise StoreWriteError(f"cannot merge into {self.path}: {exc}; nothing was "
+                                  f"written") from exc
         return report
 
     def get_round_zero(self, key: str) -> tuple[RoundZeroRecord, bytes] | None:
@@ -403,9 +409,27 @@ class ResultStore:
             db.execute("DELETE FROM claims WHERE run_id = ? AND owner = ?", (run_id, _me()))
 
 
+def _upsert(db: sqlite3.Connection, record: RunRecord, text: str) -> None:
+    db.execute(
+        """INSERT INTO runs (run_id, suite, strategy, seed, status, schema_version,
+                             record, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT(run_id) DO UPDATE SET status = excluded.status,
+             schema_version = excluded.schema_version, record = excluded.record,
+             updated_at = excluded.updated_at""",
+        (record.run_id, record.spec.suite, record.spec.strategy, record.spec.seed,
+         record.status, record.schema_version, text, record.updated_at))
+
+
 def read_store(path: str | Path) -> Iterator[RunRecord]:
-    """Every record of another results store, opened read-only (a directory or its file)."""
+    """Every record of another results store, opened read-only: a results directory, its
+    SQLite file, or a folder of JSON record files (see ``albench.record_files``)."""
     path = Path(path)
+    if path.is_dir() and not (path / DB_NAME).exists():
+        from albench.record_files import RecordFolder
+
+        yield from RecordFolder(path).records()
+        return
     if path.is_dir():
         path = path / DB_NAME
     if not path.is_file():
@@ -436,6 +460,8 @@ def read_round_zeros(path: str | Path) -> Iterator[tuple[RoundZeroRecord, bytes]
     path = Path(path)
     if path.is_dir():
         path = path / DB_NAME
+        if not path.exists():  # a folder of JSON record files holds no round-0 models
+            return
     db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
         rows = [] if not _has_round_zero(db) else db.execute(  # none before shared round 0

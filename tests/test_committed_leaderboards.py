@@ -1,30 +1,52 @@
-"""The committed leaderboards: every stored record is valid, and every table is up to date."""
+"""The committed leaderboards: every run record file is valid and named after its run, and
+every table is what the records generate."""
 
+import json
 from pathlib import Path
 
 import pytest
 
+from albench.record_files import RecordFolder, record_text
 from albench.report import write_leaderboard
-from albench.results import ResultStore
+from albench.results import parse_record
 
 LEADERBOARDS = Path(__file__).resolve().parent.parent / "leaderboards"
-STORE = LEADERBOARDS / "results"
+RESULTS = LEADERBOARDS / "results"
+FILES = sorted(RESULTS.glob("*/*.json"))
 BOARDS = sorted(p for p in LEADERBOARDS.glob("*.md") if p.name != "README.md")
 
-pytestmark = pytest.mark.skipif(not (STORE / "albench.sqlite").exists(),
-                                reason="no committed run records")
+pytestmark = pytest.mark.skipif(not FILES, reason="no committed run records")
 
 
-def test_every_committed_record_is_valid_and_unique():
-    records = list(ResultStore(STORE).records())  # parse_record validates each one
-    assert records
-    assert len({r.run_id for r in records}) == len(records)
-    assert all(r.run_id == r.spec.run_id for r in records)
+def test_every_record_file_parses_and_is_named_after_its_run():
+    assert not list(RESULTS.glob("*.sqlite")), "commit JSON files (`albench export`), not SQLite"
+    ids = set()
+    for path in FILES:
+        text = path.read_text(encoding="utf-8")
+        record = parse_record(text, str(path))  # validates the record
+        assert path.stem == record.run_id == record.spec.run_id, path
+        assert path.parent.name == record.spec.suite, path
+        assert text == record_text(record), f"{path} is not in canonical form"
+        json.loads(text)
+        ids.add(record.run_id)
+    assert len(ids) == len(FILES)
 
 
 @pytest.mark.parametrize("board", BOARDS, ids=lambda p: p.stem)
 def test_committed_markdown_matches_the_records(board, tmp_path):
-    regenerated = write_leaderboard(ResultStore(STORE), board.stem, tmp_path)
+    regenerated = write_leaderboard(RecordFolder(RESULTS), board.stem, tmp_path)
     assert regenerated.read_text() == board.read_text(), (
         f"{board.name} is out of date: run `albench leaderboard --results leaderboards/results "
         f"--out leaderboards --csv`")
+
+
+def test_committed_findings_report_matches_the_records():
+    from albench.report import load_board
+    from albench.report.findings import render_findings
+
+    folder = RecordFolder(RESULTS)
+    suites = sorted({record.spec.suite for record in folder.records()})
+    expected = render_findings({suite: load_board(folder, suite) for suite in suites})
+    assert (LEADERBOARDS / "README.md").read_text() == expected, (
+        "leaderboards/README.md is out of date: run `albench leaderboard --results "
+        "leaderboards/results --out leaderboards --csv --findings`")

@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from scipy import stats
 
 from albench.cli import main
 from albench.report import compare, load_board, slug, write_leaderboard
@@ -96,13 +97,24 @@ def test_leaderboard_markdown(store, tmp_path):
     for block in re.findall(r"(?:^\|.*\n)+", text, flags=re.MULTILINE):
         widths = {len(re.findall(r"(?<!\\)\|", line)) for line in block.splitlines()}
         assert len(widths) == 1, block
-    summary = text.split("## Summary")[1].split("##")[0]
-    rows = [line for line in summary.splitlines() if line.startswith("| ")][2:]
-    evil = "| evil\\|name&lt;script&gt;\\`x\\`\\\\nrow"
-    assert [row.split(" | ")[0] for row in rows] == ["| margin", evil, "| random"]
-    assert "margin | 1.00 | 1 | 2.00 | 0.00" in text  # beats both at every budget
-    assert "Incomplete and failed runs" in text and "| running | 0/4 |" in text
-    assert "acc @ 10 (end)" in text and "| 3 | " in text  # three seeds
+    top = text.split("## blobs/mlp/b2")[1].split("##")[0]
+    rows = [line for line in top.splitlines() if line.startswith("| ")][2:]
+    evil = "evil\\|name&lt;script&gt;\\`x\\`\\\\nrow"
+    cells = [[c.strip() for c in re.split(r"(?<!\\)\|", row)[1:-1]] for row in rows]
+    assert [c[1] for c in cells] == ["margin", evil, "random"]
+    assert [c[0] for c in cells] == ["1", "2", "3"]
+    margin = [aubc([4, 6, 8, 10], curve(0.6, seed)) for seed in range(3)]
+    low, high = stats.t.interval(0.95, 2, loc=np.mean(margin), scale=stats.sem(margin))
+    assert cells[0][3] == f"{100 * np.mean(margin):.1f} [{100 * low:.1f}, {100 * high:.1f}]"
+    # margin is random + 0.1 at every budget of every seed: the difference has no spread
+    gain = 100 * (np.mean(margin) - np.mean([aubc([4, 6, 8, 10], curve(0.5, s))
+                                             for s in range(3)]))
+    assert cells[0][4] == f"{gain:+.1f} [{gain:+.1f}, {gain:+.1f}]"
+    assert cells[0][5] == "3 / 0" and cells[2][4] == "–" and cells[2][5] == "–"
+    assert cells[0][6] == "80.7 ± 0.7" and cells[0][9] == "test 0" and cells[0][10] == "defaults"
+    assert "How much this table can tell:" in top and "with 3 seeds" in top
+    assert "Stopped and failed runs" in text and "| stopped | none of 3 |" in text
+    assert "acc @ 10 (end)" in text
     for name in ("learning-blobs_mlp_b2.png", "entropy-blobs_mlp_b2.png", "penalty.png"):
         png = tmp_path / "lb" / "toy" / name
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -124,15 +136,41 @@ def test_many_strategies_also_get_curves_by_plugin(tmp_path):
     board = load_board(store, "toy")
     assert board.plugins == {name: f"p{i % 3}" for i, name in enumerate(names)}
     text = write_leaderboard(store, "toy", tmp_path / "lb").read_text()
-    png = tmp_path / "lb" / "toy" / "learning-by-plugin-blobs_mlp_b2.png"
+    png = tmp_path / "lb" / "toy" / "learning-blobs_mlp_b2.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "![learning curves by plugin](toy/learning-by-plugin-blobs_mlp_b2.png)" in text
+    assert "![accuracy minus random](toy/learning-blobs_mlp_b2.png)" in text
 
 
-def test_few_strategies_get_one_plot(store, tmp_path):
-    text = write_leaderboard(store, "toy", tmp_path / "lb").read_text()
-    assert "by plugin" not in text
-    assert not list((tmp_path / "lb" / "toy").glob("learning-by-plugin-*"))
+def test_ties_share_a_rank_and_under_seeded_strategies_are_not_ranked(tmp_path):
+    store = ResultStore(tmp_path / "results")
+    for seed in range(3):
+        store.save(make_record("random", seed, curve(0.5, seed), QUERIES))
+        store.save(make_record("a", seed, curve(0.6, seed), QUERIES))
+        store.save(make_record("b", seed, curve(0.6, seed), QUERIES))  # ties with a
+    store.save(make_record("lonely", 0, curve(0.7, 0), QUERIES))  # best, but one seed
+    text = write_leaderboard(store, "toy", tmp_path / "lb", plots=False).read_text()
+    top = text.split("## blobs/mlp/b2")[1].split("##")[0]
+    rows = [line.split(" | ")[:3] for line in top.splitlines() if line.startswith("| ")][2:]
+    assert rows == [["| 1", "a", "3"], ["| 1", "b", "3"], ["| 3", "random", "3"],
+                    ["| –", "lonely †", "1"]]
+    assert "† fewer seeds than the 3 of the others: listed, not ranked." in top
+    penalty = (tmp_path / "lb" / "toy" / "penalty.csv").read_text().splitlines()
+    assert "blobs/mlp/b2,lonely,random," in penalty  # one common seed: not testable
+    assert "blobs/mlp/b2,a,random,1" in penalty
+
+
+def test_leaderboard_replaces_only_the_files_it_wrote(store, tmp_path):
+    pictures = tmp_path / "home"
+    (pictures / "toy").mkdir(parents=True)
+    holiday = pictures / "toy" / "holiday.png"
+    holiday.write_bytes(b"my holiday")
+    write_leaderboard(store, "toy", pictures)
+    generated = {p.name for p in (pictures / "toy").iterdir()}
+    assert {"holiday.png", "penalty.png", "learning-blobs_mlp_b2.png"} <= generated
+    write_leaderboard(store, "toy", pictures, plots=False)
+    assert holiday.read_bytes() == b"my holiday"
+    left = {p.name for p in (pictures / "toy").iterdir()}
+    assert left == {"holiday.png", "penalty.csv", ".albench-generated.json"}
 
 
 def test_leaderboard_is_deterministic(store, tmp_path):
@@ -177,7 +215,7 @@ def test_failed_run_listed_with_error(store, tmp_path):
     store.save(make_record("random", 7, [0.5], QUERIES, status="failed",
                            error="boom | <b>bad</b>\ntraceback"))
     text = write_leaderboard(store, "toy", tmp_path / "lb", plots=False).read_text()
-    assert "| failed | 1/4 | boom \\| &lt;b&gt;bad&lt;/b&gt; |" in text
+    assert "| failed | 0 of 3 | boom \\| &lt;b&gt;bad&lt;/b&gt; |" in text
 
 
 def test_settings_get_separate_sections(store, tmp_path):
@@ -187,7 +225,7 @@ def test_settings_get_separate_sections(store, tmp_path):
     assert "## blobs/mlp/b2" in text and "## digits/mlp/b2" in text
     digits = text.split("## digits/mlp/b2")[1].split("\n## ")[0]
     assert "| 1 | random | 2 |" in digits and "margin" not in digits
-    assert "(toy/" not in text  # no plots, no links
+    assert ".png" not in text  # no plots, no links
 
 
 def test_empty_suite_writes_a_placeholder(tmp_path):

@@ -12,11 +12,18 @@ from albench.report.plots import plot_text
 from albench.report.stats import (
     aubc,
     beats,
+    detectable_effect,
     label_entropy,
+    mean_interval,
+    paired_power,
+    paired_sd,
     paired_t_test,
+    pairs_needed,
     penalty_matrices,
     rank_correlation,
+    seed_rank_agreement,
     total_penalty,
+    trust,
 )
 
 
@@ -185,3 +192,92 @@ def test_mean_std_and_budgets():
     assert budget_rounds(10) == [2, 5, 8, 10]
     assert budget_rounds(2) == [1, 2]
     assert budget_rounds(0) == [0]
+
+
+def test_power_matches_the_textbook_paired_t_test():
+    # Cohen (1988) / G*Power, matched pairs, two-sided alpha 0.05, power 0.8:
+    # d = 0.5 needs 34 pairs (actual power 0.8078), d = 0.8 needs 15, d = 0.2 needs 199.
+    assert pairs_needed(0.5) == 34 and pairs_needed(0.8) == 15 and pairs_needed(0.2) == 199
+    assert paired_power(0.5, 34) == pytest.approx(0.8078, abs=1e-4)
+    assert paired_power(0.5, 33) < 0.8
+
+
+def test_power_against_scipy_noncentral_t_and_simulation():
+    n, d = 5, 1.2
+    crit = stats.t.ppf(0.975, n - 1)
+    expected = stats.nct.sf(crit, n - 1, d * math.sqrt(n)) + stats.nct.cdf(-crit, n - 1,
+                                                                        d * math.sqrt(n))
+    assert paired_power(d, n) == pytest.approx(expected)
+    rng = np.random.default_rng(0)
+    diffs = rng.normal(d, 1.0, size=(20000, n))
+    rejected = stats.ttest_1samp(diffs, 0.0, axis=1).pvalue < 0.05
+    assert rejected.mean() == pytest.approx(paired_power(d, n), abs=0.015)
+
+
+def test_detectable_effect_inverts_power():
+    for n in (2, 3, 10):
+        effect = detectable_effect(n)
+        assert paired_power(effect, n) == pytest.approx(0.8, abs=1e-8)
+    assert detectable_effect(1) == math.inf
+    assert detectable_effect(3) > detectable_effect(10) > 0.5
+
+
+def test_mean_interval_is_the_t_interval():
+    values = [0.70, 0.74, 0.71, 0.69]
+    mean, low, high = mean_interval(values)
+    expected = stats.t.interval(0.95, 3, loc=np.mean(values), scale=stats.sem(values))
+    assert mean == pytest.approx(0.71) and (low, high) == pytest.approx(expected)
+    assert math.isnan(mean_interval([0.5])[1])
+
+
+def test_seed_agreement_and_paired_sd():
+    table = pd.DataFrame({"a": [0.1, 0.2, 0.3], "b": [0.2, 0.3, 0.1], "c": [0.3, 0.1, 0.2]},
+                         index=[0, 1, 2])
+    # seed 0 ranks a<b<c, seed 1 c<a<b, seed 2 b<c<a
+    assert seed_rank_agreement(table) == pytest.approx([-0.5, -0.5, -0.5])
+    variances = [np.var(table[x] - table[y], ddof=1) for x, y in (("a", "b"), ("a", "c"),
+                                                                  ("b", "c"))]
+    assert paired_sd(table) == pytest.approx(math.sqrt(np.mean(variances)))
+    figures = trust(table)
+    assert figures.seeds == 3
+    assert figures.detectable == pytest.approx(figures.paired_sd * detectable_effect(3))
+    needed = figures.seeds_for_one_point
+    assert paired_power(0.01 / figures.paired_sd, needed) >= 0.8
+    assert paired_power(0.01 / figures.paired_sd, needed - 1) < 0.8
+
+
+def test_pairs_with_too_few_common_seeds_are_not_testable():
+    rng = np.random.default_rng(3)
+    a = rng.normal(0.7, 0.01, (3, 3))
+    rounds = _rounds({"a": a, "b": a - 0.1})
+    lonely = _rounds({"c": a[:1] + 0.2})  # one seed only
+    matrix = penalty_matrices(pd.concat([rounds, lonely]))["s"]
+    assert math.isnan(matrix.loc["a", "c"]) and math.isnan(matrix.loc["c", "b"])
+    assert matrix.loc["a", "b"] == 1.0
+    assert math.isnan(total_penalty({"s": matrix}).loc["a", "c"])
+
+
+def test_one_label_per_machine():
+    from albench.report.aggregate import one_label_per_machine
+
+    one = one_label_per_machine(pd.Series(["cpu", "cpu (AMD EPYC)", "cuda"]))
+    assert list(one) == ["cpu (AMD EPYC)", "cpu (AMD EPYC)", "cuda"]
+    two = one_label_per_machine(pd.Series(["cpu", "cpu (A)", "cpu (B)"]))
+    assert list(two) == ["cpu", "cpu (A)", "cpu (B)"]  # which machine is unknown
+
+
+def test_strategy_colours_do_not_depend_on_the_other_strategies():
+    from albench.report.plots import name_colour, palette
+
+    assert palette(["margin", "zz-new"])["margin"] == palette(["margin"])["margin"]
+    assert palette(["a", "zz-new"])["zz-new"] == palette(["zz-new"])["zz-new"] \
+        == name_colour("zz-new")
+    assert name_colour("random") == (0.0, 0.0, 0.0)
+    assert len({name_colour(n) for n in ("margin", "entropy", "bald", "coreset", "dal")}) == 5
+
+
+def test_points_never_show_minus_zero():
+    from albench.report.markdown import points
+
+    assert points(-0.0004, signed=True) == "+0.0" and points(0.0123) == "1.2"
+    assert points(float("nan")) == "–" and points(-0.015, signed=True) == "-1.5"

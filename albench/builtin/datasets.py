@@ -37,6 +37,9 @@ def blobs(n_pool: int = 2000, n_test: int = 1000, centers: int = 4, dim: int = 2
                    y[n_pool:].astype(np.int64), num_classes=centers)
 
 
+digits.classes = tuple(str(c) for c in range(10))  # readable without loading the data
+
+
 @hookimpl
 def albench_register_datasets(register):
     register("digits", digits, "scikit-learn's 8x8 digits, embedded (works offline)")

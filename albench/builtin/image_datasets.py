@@ -449,6 +449,12 @@ def svhn(data_dir: str | None = None, download: bool = True, verify: bool = True
         classes=_DIGITS), test_size)
 
 
+# Class names readable without loading the data (leaderboards label histograms with them).
+mnist.classes = _DIGITS
+fashion_mnist.classes = _FASHION_CLASSES
+svhn.classes = _DIGITS
+
+
 @hookimpl
 def albench_register_datasets(register):
     plain = "options: data_dir, download, verify, test_size"

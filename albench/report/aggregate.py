@@ -48,6 +48,10 @@ class Board:
     """Setting -> id of the protocol it is reported under."""
     plugins: dict[str, str]
     """Strategy label -> the plugin that registered it (of the aggregated runs)."""
+    versions: dict[str, str]
+    """Strategy label -> the version(s) of that plugin the aggregated runs were made with."""
+    options: dict[str, dict[str, Any]]
+    """Strategy label -> the strategy options its runs were given (``{}``: the defaults)."""
 
     @property
     def strategies(self) -> list[str]:
@@ -126,9 +130,14 @@ def build_board(suite: str, records: Iterable[RunRecord]) -> Board:
     runs = runs.sort_values(["setting", "strategy", "seed", "run_id"], ignore_index=True)
     chosen = set(runs.loc[runs["comparable"] & (runs["status"] == "complete"), "run_id"])
     tidy = rounds_table([r for r in records if r.run_id in chosen], labels)
-    plugins = {labels[r.run_id]: r.plugins["strategy"].plugin for r in records
-               if r.run_id in chosen}
-    return Board(suite, tidy, runs, protocols, main, plugins)
+    used = [r for r in records if r.run_id in chosen]
+    plugins = {labels[r.run_id]: r.plugins["strategy"].plugin for r in used}
+    versions = defaultdict(set)
+    for record in used:
+        versions[labels[record.run_id]].add(record.plugins["strategy"].version)
+    options = {labels[r.run_id]: dict(r.spec.strategy_options) for r in used}
+    return Board(suite, tidy, runs, protocols, main, plugins,
+                 {label: ", ".join(sorted(v)) for label, v in versions.items()}, options)
 
 
 def _main_protocols(runs: pd.DataFrame) -> dict[str, str]:
@@ -153,7 +162,8 @@ ROUND_COLUMNS = ["setting", "strategy", "seed", "run_id", "round", "labeled", "a
 def rounds_table(records: list[RunRecord], labels: dict[str, str] | None = None
                  ) -> pd.DataFrame:
     """One row per round: accuracy, timings, device and the label entropy of the queries so
-    far (a round stored without its device, from schema 1, ran where its run started).
+    far (a round stored without its device, from schema 1, ran where its run started; see
+    ``one_label_per_machine``).
 
     ``queried_counts`` (a tuple per row) is the class histogram of every label queried
     before the round was trained, i.e. the labelled set minus the random initial set.
@@ -179,7 +189,21 @@ def rounds_table(records: list[RunRecord], labels: dict[str, str] | None = None
                 "queried_counts": tuple(int(c) for c in histogram),
             })
     table = pd.DataFrame(rows, columns=ROUND_COLUMNS)
+    table["device"] = one_label_per_machine(table["device"])
     return table.sort_values(["setting", "strategy", "seed", "round"], ignore_index=True)
+
+
+def one_label_per_machine(devices: pd.Series) -> pd.Series:
+    """Bare device labels (``cpu``, from records that did not name the hardware) given the
+    hardware name of the only named device of that kind among ``devices``, if there is one:
+    ``cpu`` and ``cpu (AMD EPYC)`` in one table are the same machine."""
+    named = defaultdict(set)
+    for label in devices.unique():
+        kind, _, hardware = label.partition(" (")
+        if hardware:
+            named[kind].add(label)
+    bare = {kind: next(iter(labels)) for kind, labels in named.items() if len(labels) == 1}
+    return devices.map(lambda label: bare.get(label, label))
 
 
 def csv_table(rounds: pd.DataFrame) -> pd.DataFrame:

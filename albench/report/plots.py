@@ -6,13 +6,16 @@ the same bytes.
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
 DPI = 100
@@ -31,11 +34,39 @@ def plot_text(text: str) -> str:
     return "".join(out)
 
 
+FAMILY_COLOURS = {
+    # uncertainty: blues
+    "margin": "#1f4e9c", "entropy": "#4f9bd9", "least-confidence": "#9ecae1",
+    # Bayesian (MC dropout): greens
+    "bald": "#1b7837", "batchbald": "#5aae61", "bayesian-entropy": "#a6dba0",
+    "bayesian-least-confidence": "#7b9f35", "variation-ratios": "#00a087",
+    # ensembles and committees: purples
+    "ensemble-bald": "#542788", "ensemble-entropy": "#8073ac",
+    "ensemble-variation-ratios": "#b2abd2", "qbc": "#c51b7d",
+    # coverage: oranges and browns
+    "coreset": "#d95f02", "coreset-mip": "#fdae61", "typiclust": "#8c510a",
+    # discriminative: reds
+    "dal": "#d62728", "dal-ae": "#f4a582", "dal-raw": "#67001f", "dal-stochastic": "#e7298a",
+    # gradients and adversarial
+    "badge": "#17becf", "egl": "#bcbd22", "dfal": "#7f7f7f",
+    "random": "#000000",
+}
+"""Fixed colours of the strategies albench ships, by family; others get ``name_colour``."""
+
+
+def name_colour(name: str) -> tuple[float, float, float]:
+    """A colour that depends on ``name`` only: the same on every board and every rerun."""
+    if name in FAMILY_COLOURS:
+        return to_rgb(FAMILY_COLOURS[name])
+    digest = hashlib.sha256(name.encode()).digest()
+    hue = digest[0] / 256 * 360
+    lightness = 35 + digest[1] % 4 * 10
+    return tuple(sns.husl_palette(1, h=hue / 360, l=lightness / 100, s=0.9)[0])
+
+
 def palette(strategies: list[str]) -> dict[str, tuple]:
-    """One fixed colour per strategy (sorted), so every plot of a suite agrees."""
-    names = sorted(strategies)
-    colours = sns.color_palette("tab10" if len(names) <= 10 else "husl", len(names))
-    return {plot_text(name): colour for name, colour in zip(names, colours)}
+    """Each strategy's colour, keyed by its plot text."""
+    return {plot_text(name): name_colour(name) for name in strategies}
 
 
 def _save(fig: Figure, path: Path) -> Path:
@@ -67,62 +98,76 @@ def _legend_outside(ax, title: str | None = None) -> None:
               frameon=False)
 
 
-def learning_curves(rounds: pd.DataFrame, title: str, colours: dict, path: Path) -> Path:
-    """Test accuracy (%) against labelled examples, mean ± std over seeds per strategy."""
-    frame = _curves(rounds, "accuracy")
+def versus_reference(rounds: pd.DataFrame, reference: str = "random") -> pd.DataFrame:
+    """Accuracy (points) minus the reference's of the same seed and round, per row; the
+    reference's own rows (all zero) are dropped. Raw accuracy if the reference is absent."""
+    frame = rounds[["strategy", "seed", "round", "labeled", "accuracy"]].copy()
     frame["accuracy"] *= 100
-    fig, ax = _figure(frame)
-    sns.lineplot(data=frame, x="labeled", y="accuracy", hue="strategy", errorbar="sd",
-                 hue_order=sorted(frame["strategy"].unique()), palette=colours, ax=ax,
-                 marker="o", markersize=4, err_kws={"alpha": _band_alpha(frame)})
-    ax.set(xlabel="labelled examples", ylabel="test accuracy (%)",
-           title=f"{plot_text(title)}: accuracy (mean ± std over seeds)")
-    _legend_outside(ax, title="strategy")
-    fig.tight_layout()
-    return _save(fig, path)
+    if reference not in set(frame["strategy"]):
+        return frame
+    base = frame[frame["strategy"] == reference].set_index(["seed", "round"])["accuracy"]
+    frame = frame[frame["strategy"] != reference]
+    keys = pd.MultiIndex.from_frame(frame[["seed", "round"]])
+    frame["accuracy"] = frame["accuracy"].to_numpy() - base.reindex(keys).to_numpy()
+    return frame.dropna(subset=["accuracy"])
 
 
-def learning_curves_by_plugin(rounds: pd.DataFrame, title: str, plugins: dict[str, str],
-                              path: Path) -> Path:
-    """Learning curves in one panel per plugin, each with random (grey, dashed) to compare.
-
-    For suites with more strategies than one legible plot holds; colours restart in every
-    panel, so that a plugin's strategies are easy to tell apart.
-    """
-    frame = _curves(rounds, "accuracy")
-    frame["accuracy"] *= 100
-    frame["plugin"] = frame["strategy"].map({plot_text(name): plot_text(plugin)
-                                             for name, plugin in plugins.items()})
-    groups = sorted(frame["plugin"].unique())
+def learning_curves(rounds: pd.DataFrame, title: str, order: list[str],
+                    plugins: dict[str, str], path: Path, facet_above: int = 8) -> Path:
+    """Test accuracy minus random's (random is the zero line), mean ± std over seeds, legend
+    in ``order`` (rank order); above ``facet_above`` strategies one panel per plugin, each
+    with its own y-axis."""
+    relative = "random" in set(rounds["strategy"])
+    frame = versus_reference(rounds)
+    names = [name for name in order if name in set(frame["strategy"])]
+    groups = {"": names}
+    if len(names) > facet_above:
+        groups = {}
+        for name in names:
+            groups.setdefault(plugins.get(name, "?"), []).append(name)
+        groups = dict(sorted(groups.items()))
     columns = min(3, len(groups))
     rows = -(-len(groups) // columns)
-    fig = Figure(figsize=(5 * columns, 3.6 * rows))
-    axes = np.atleast_1d(fig.subplots(rows, columns, sharex=True, sharey=True)).ravel()
-    reference = frame[frame["strategy"] == "random"]
-    for ax, group in zip(axes, groups):
-        mine = frame[(frame["plugin"] == group) & (frame["strategy"] != "random")]
-        names = sorted(mine["strategy"].unique())
-        if not reference.empty:
-            sns.lineplot(data=reference, x="labeled", y="accuracy", errorbar=None, ax=ax,
-                         color="grey", linestyle="--", label="random")
+    single = len(groups) == 1
+    fig = Figure(figsize=(9.5, max(4.5, 0.22 * len(names) + 1)) if single
+                 else (5.2 * columns, 3.8 * rows))
+    axes = np.atleast_1d(fig.subplots(rows, columns, sharex=True, sharey=False)).ravel()
+    ylabel = "accuracy minus random (points)" if relative else "test accuracy (%)"
+    for ax, (group, members) in zip(axes, groups.items()):
+        mine = frame[frame["strategy"].isin(members)].copy()
+        mine["strategy"] = mine["strategy"].map(plot_text)
+        hue_order = [plot_text(n) for n in members]
         sns.lineplot(data=mine, x="labeled", y="accuracy", hue="strategy", errorbar="sd",
-                     hue_order=names, palette=sns.color_palette("tab10", len(names)), ax=ax,
-                     marker="o", markersize=3, err_kws={"alpha": 0.15})
-        ax.set(title=f"plugin {group}", xlabel="labelled examples", ylabel="test accuracy (%)")
-        ax.legend(fontsize="x-small", loc="lower right", frameon=False)
+                     hue_order=hue_order, palette={plot_text(n): name_colour(n) for n in members},
+                     ax=ax, marker="o", markersize=3 if not single else 4,
+                     err_kws={"alpha": 0.2 if len(members) <= 8 else 0.07})
+        if relative:
+            ax.axhline(0, color="black", linestyle="--", linewidth=1, label="random")
+        ax.set(xlabel="labelled examples", ylabel=ylabel,
+               title=f"plugin {plot_text(group)}" if group else None)
+        if single:
+            _legend_outside(ax, title="strategy (rank order)")
+        else:
+            ax.legend(fontsize="x-small", loc="best", frameon=False)
     for ax in axes[len(groups):]:
         ax.set_visible(False)
-    fig.suptitle(f"{plot_text(title)}: accuracy by plugin (mean ± std over seeds)")
+    what = "accuracy minus random" if relative else "accuracy"
+    heading = f"{plot_text(title)}: {what} (mean ± std over seeds)"
+    if single:
+        axes[0].set_title(heading)
+    else:
+        fig.suptitle(heading + "; each panel its own scale")
     fig.tight_layout()
     return _save(fig, path)
 
 
-def entropy_curves(rounds: pd.DataFrame, title: str, colours: dict, path: Path) -> Path:
+def entropy_curves(rounds: pd.DataFrame, title: str, order: list[str], path: Path) -> Path:
     """Entropy of the queried labels' class histogram, with the maximum log(C) dashed."""
     frame = _curves(rounds, "label_entropy")
     fig, ax = _figure(frame)
+    names = [n for n in order if n in set(rounds["strategy"])]
     sns.lineplot(data=frame, x="labeled", y="label_entropy", hue="strategy", errorbar="sd",
-                 hue_order=sorted(frame["strategy"].unique()), palette=colours, ax=ax,
+                 hue_order=[plot_text(n) for n in names], palette=palette(names), ax=ax,
                  marker="o", markersize=4, err_kws={"alpha": _band_alpha(frame)})
     maximum = float(rounds["max_entropy"].iloc[0])
     ax.axhline(maximum, color="black", linestyle="--", linewidth=1,
@@ -130,26 +175,38 @@ def entropy_curves(rounds: pd.DataFrame, title: str, colours: dict, path: Path) 
     ax.set(xlabel="labelled examples", ylabel="label entropy (nats)",
            title=f"{plot_text(title)}: entropy of queried labels")
     ax.set_ylim(bottom=0, top=maximum * 1.05)
-    _legend_outside(ax)
+    _legend_outside(ax, title="strategy (rank order)")
     fig.tight_layout()
     return _save(fig, path)
 
 
-def penalty_heatmap(matrix: pd.DataFrame, settings: int, path: Path) -> Path:
-    """The summed pairwise penalty matrix: row beats column."""
-    shown = matrix.rename(index=plot_text, columns=plot_text)
-    size = 2.5 + 0.6 * len(shown)
+def penalty_heatmap(matrix: pd.DataFrame, settings: int, order: list[str], path: Path
+                    ) -> Path:
+    """The summed pairwise penalty matrix in ``order`` (rank order): row beats column.
+    Zeros are left blank; pairs testable in no setting are grey and marked "n/t"."""
+    names = [n for n in order if n in matrix.index]
+    shown = matrix.loc[names, names].rename(index=plot_text, columns=plot_text)
+    values = shown.to_numpy(dtype=float)
+    labels = np.where(values > 0, np.char.mod("%.2f", np.nan_to_num(values)), "")
+    size = 2.5 + 0.45 * len(shown)
     fig = Figure(figsize=(size + 1.5, size))
     ax = fig.subplots()
-    sns.heatmap(shown, annot=True, fmt=".2f", cmap="rocket_r", vmin=0,
+    sns.heatmap(shown, annot=labels, fmt="", cmap="rocket_r", vmin=0,
                 vmax=max(settings, 1), square=True, mask=np.eye(len(shown), dtype=bool),
-                cbar_kws={"label": "settings won"}, ax=ax)
+                annot_kws={"fontsize": 7 if len(shown) > 12 else 9},
+                cbar_kws={"label": f"fraction of budgets won, summed over {settings} "
+                                   f"setting(s)"}, ax=ax)
+    for row, column in zip(*np.nonzero(np.isnan(values))):
+        if row != column:  # seaborn leaves NaN cells blank: grey them and say why
+            ax.add_patch(Rectangle((column, row), 1, 1, color="#d9d9d9"))
+            ax.text(column + 0.5, row + 0.5, "n/t", ha="center", va="center",
+                    fontsize=7 if len(shown) > 12 else 9)
     ax.tick_params(axis="y", labelrotation=0)
-    ax.tick_params(axis="x", labelrotation=30)
+    ax.tick_params(axis="x", labelrotation=45)
     for label in ax.get_xticklabels():
         label.set_horizontalalignment("right")
-    ax.set(xlabel="column (beaten)", ylabel="row (wins)",
-           title=f"pairwise penalty over {settings} setting(s)")
+    ax.set(xlabel="column: beaten (rank order)", ylabel="row: wins (rank order)",
+           title=f"pairwise penalty over {settings} setting(s); blank = 0, n/t = not testable")
     fig.tight_layout()
     return _save(fig, path)
 
