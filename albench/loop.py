@@ -9,14 +9,18 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from albench.plugins import Plugins
 from albench.results import PluginRef, RoundRecord, RunRecord, now
 from albench.spec import RunSpec
-from albench.training import Trainer, pick_device
+from albench.training import FitResult, Trainer, pick_device
 from albench.types import Dataset, QueryContext
+
+if TYPE_CHECKING:
+    from torch import nn
 
 # Purposes that keep the seed streams of one run independent.
 _INITIAL_SET, _MODEL, _STRATEGY = 0, 1, 2
@@ -177,6 +181,36 @@ def class_counts(dataset: Dataset, idx: np.ndarray) -> list[int]:
                        minlength=dataset.num_classes).tolist()
 
 
+def labeled_before(record: RunRecord, round_: int) -> np.ndarray:
+    """The labelled set that round ``round_`` of ``record`` trains on: the initial set and
+    every earlier round's queries, in query order."""
+    if not 0 <= round_ < len(record.rounds):
+        raise ValueError(f"{record.spec.label}: round {round_} is not stored (rounds "
+                         f"0..{len(record.rounds) - 1} are)")
+    queried = [q for rnd in record.rounds[:round_] for q in rnd.queried]
+    return np.asarray(record.initial_labeled_idx + queried, dtype=np.int64)
+
+
+def fit_round(run: PreparedRun, labeled: np.ndarray, round_: int) -> FitResult:
+    """Train round ``round_``'s model on the pool examples ``labeled``, with the round's seed."""
+    dataset = run.dataset
+    return run.trainer.fit(dataset.x_pool[labeled], dataset.y_pool[labeled],
+                           seed=derived_seed(run.spec.seed, _MODEL, round_))
+
+
+def query_context(run: PreparedRun, model: nn.Module, labeled: np.ndarray, round_: int) -> QueryContext:
+    """Round ``round_``'s query context, its ``rng`` seeded for the round."""
+    dataset = run.dataset
+    mask = np.zeros(dataset.pool_size, dtype=bool)
+    mask[labeled] = True
+    return QueryContext(
+        dataset=dataset, model=model, labeled_idx=labeled, unlabeled_idx=np.flatnonzero(~mask),
+        labeled_labels=dataset.y_pool[labeled],
+        rng=np.random.default_rng(derived_seed(run.spec.seed, _STRATEGY, round_)),
+        trainer=run.trainer, round=round_,
+    )
+
+
 def iter_rounds(run: PreparedRun, record: RunRecord,
                 query_timeout: float | None = None) -> Iterator[RoundRecord]:
     """Compute the rounds that ``record`` lacks, one at a time.
@@ -191,20 +225,14 @@ def iter_rounds(run: PreparedRun, record: RunRecord,
         raise ValueError(f"{spec.label}: stored record was made on dataset revision "
                          f"{record.dataset_revision}, the data now is {dataset.revision}")
     for round_ in range(len(record.rounds), spec.rounds + 1):
-        fit = trainer.fit(dataset.x_pool[labeled], dataset.y_pool[labeled],
-                          seed=derived_seed(spec.seed, _MODEL, round_))
+        fit = fit_round(run, labeled, round_)
         accuracy = trainer.accuracy(fit.model, dataset.x_test, dataset.y_test)
         queried, query_seconds = np.empty(0, dtype=np.int64), 0.0
         mask = np.zeros(dataset.pool_size, dtype=bool)
         mask[labeled] = True
         budget = min(spec.batch_size, int((~mask).sum()))
         if round_ < spec.rounds and budget > 0:
-            context = QueryContext(
-                dataset=dataset, model=fit.model, labeled_idx=labeled,
-                unlabeled_idx=np.flatnonzero(~mask), labeled_labels=dataset.y_pool[labeled],
-                rng=np.random.default_rng(derived_seed(spec.seed, _STRATEGY, round_)),
-                trainer=trainer, round=round_,
-            )
+            context = query_context(run, fit.model, labeled, round_)
             who = f"strategy {spec.strategy!r} (plugin {run.plugins['strategy'].plugin})"
             start = time.perf_counter()
             try:

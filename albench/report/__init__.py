@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from albench.report import plots as plotting
@@ -17,13 +16,12 @@ from albench.report.markdown import render
 from albench.report.stats import (
     aubc_ranks,
     penalty_matrices,
-    rank_correlation,
     run_summary,
     total_penalty,
 )
 from albench.results import ResultStore
 
-__all__ = ["Board", "Comparison", "compare", "load_board", "slug", "write_leaderboard"]
+__all__ = ["Board", "load_board", "slug", "write_leaderboard"]
 
 FACET_ABOVE = 8
 """Settings with more strategies than this also get learning curves in one panel per plugin."""
@@ -87,26 +85,3 @@ def write_leaderboard(store: ResultStore, suite_name: str, directory: str | Path
         csv_table(board.rounds).to_csv(directory / f"{name}.csv", index=False,
                                        float_format="%.6g", lineterminator="\n")
     return out
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """The rank-vs-rank comparison of two strategies (see ``stats.rank_correlation``)."""
-
-    path: Path
-    rho: float
-    p_value: float
-    points: int
-    settings: int
-
-
-def compare(store: ResultStore, suite_name: str, a: str, b: str, path: str | Path
-            ) -> Comparison:
-    """Scatter the ranks of ``a`` and ``b`` per (setting, seed, round) into ``path`` (PNG)."""
-    board = load_board(store, suite_name)
-    try:
-        points, rho, p_value = rank_correlation(board.rounds, a, b)
-    except KeyError as exc:
-        raise KeyError(f"suite {suite_name!r}: {exc.args[0]}") from None
-    plotting.rank_scatter(points, a, b, rho, Path(path))
-    return Comparison(Path(path), rho, p_value, len(points), points["setting"].nunique())

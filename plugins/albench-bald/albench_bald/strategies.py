@@ -20,10 +20,13 @@ class MCDropoutSampling:
             raise ValueError(f"{name}: passes must be at least 1, got {passes}")
         self.name, self.score, self.passes = name, score, passes
 
+    def scores(self, context: QueryContext) -> np.ndarray:
+        """The score of each unlabelled example under one draw of ``passes`` dropout masks."""
+        return mc_dropout_scores(context, context.unlabeled_idx, self.passes, self.score,
+                                 self.name)
+
     def select(self, context: QueryContext, budget: int) -> np.ndarray:
-        scores = mc_dropout_scores(context, context.unlabeled_idx, self.passes, self.score,
-                                   self.name)
-        return top_k(scores, context.unlabeled_idx, budget)
+        return top_k(self.scores(context), context.unlabeled_idx, budget)
 
 
 class BatchBALD:
@@ -43,6 +46,10 @@ class BatchBALD:
         self.passes, self.candidates, self.samples = passes, candidates, samples
 
     def select(self, context: QueryContext, budget: int) -> np.ndarray:
+        return self.selection_order(context, budget)
+
+    def selection_order(self, context: QueryContext, budget: int) -> np.ndarray:
+        """The batch in the order the greedy search picks it (BALD order when it is skipped)."""
         keep = max(self.candidates, budget)
         positions = np.empty(0, dtype=np.int64)
         scores = np.empty(0)
