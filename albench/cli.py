@@ -316,8 +316,7 @@ def compare_command(strategies, suite, setting, seed, round_, model_of, results_
                     for v in (pair["spearman_rho"], pair["kendall_tau"]))
         click.echo(f"{pair['a']} vs {pair['b']}: Spearman rho {rho}, Kendall tau {tau}, "
                    f"top-{pair['budget']} overlap {pair['top_b_overlap']}")
-    names = [r.strategy for r in comparison.rankings]
-    what = "-vs-".join(names) if len(names) == 2 else "matrix"
+    what = "matrix" if comparison.is_matrix else "-vs-".join(comparison.requested)
     stem = "_".join(slug(part) for part in (suite, *([setting] if setting else []),
                                             f"seed{seed}", f"round{round_}", what))
     for path in write(comparison, out_dir, stem):

@@ -181,7 +181,7 @@ def rank_pool(rebuilt: RebuiltRound, name: str, plugins: Plugins,
     start = time.perf_counter()
     try:
         if kind == "scores":
-            values = np.asarray(strategy.scores(context), dtype=np.float64)
+            values = np.asarray(_call(name, strategy.scores, context), dtype=np.float64)
             if values.shape != (n,) or np.isnan(values).any():
                 raise CompareError(f"strategy {name!r}: scores returned shape {values.shape} "
                                    f"(NaN: {bool(np.isnan(values).any())}) for {n} unlabelled "
@@ -191,8 +191,9 @@ def rank_pool(rebuilt: RebuiltRound, name: str, plugins: Plugins,
             mask = np.zeros(rebuilt.run.dataset.pool_size, dtype=bool)
             mask[rebuilt.labeled] = True
             try:
-                picks = validate_selection(strategy.selection_order(context, budget), budget,
-                                           mask, f"strategy {name!r} (selection_order)")
+                order = _call(name, strategy.selection_order, context, budget)
+                picks = validate_selection(order, budget, mask,
+                                           f"strategy {name!r} (selection_order)")
             except SelectionError as exc:
                 raise CompareError(str(exc)) from exc
             position = np.searchsorted(context.unlabeled_idx, picks)
@@ -209,13 +210,27 @@ def rank_pool(rebuilt: RebuiltRound, name: str, plugins: Plugins,
     return ranking
 
 
+def _call(name: str, method, *args):
+    try:
+        return method(*args)
+    except Exception as exc:
+        raise CompareError(f"strategy {name!r}: {method.__name__} raised "
+                           f"{type(exc).__name__}: {exc}") from exc
+
+
 @dataclass
 class Comparison:
     """Every strategy's ranking of one round's pool, and their pairwise agreement."""
 
     rebuilt: RebuiltRound
-    rankings: list[Ranking]
+    requested: list[str]
+    rankings: list[Ranking] = field(default_factory=list)
     not_comparable: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_matrix(self) -> bool:
+        """More than two strategies were asked for: the result is a matrix."""
+        return len(self.requested) > 2
 
     def pairs(self) -> list[dict]:
         return [{"a": a.strategy, "b": b.strategy, "kinds": [a.kind, b.kind], **agreement(a, b)}
@@ -254,21 +269,21 @@ def compare(store: ResultStore, suite: str, strategies: list[str], seed: int, ro
     """Rank round ``round_``'s pool of the rebuilt run of ``model_of`` (default: the first
     strategy) by each of ``strategies``.
 
-    A pair refuses a strategy that exposes no ranking; a longer list leaves it out and names
-    it in ``not_comparable``. Each strategy gets the options of its own stored run in the
+    A pair refuses a strategy that exposes no ranking (or fails to rank); a longer list leaves
+    it out, with the reason, in ``not_comparable``. Each strategy gets the options of its own stored run in the
     suite, if there is one.
     """
     if len(set(strategies)) < 2:
         raise CompareError("compare needs at least two different strategies")
     record = find_record(store, suite, model_of or strategies[0], seed, setting)
     rebuilt = rebuild_round(record, round_, plugins)
-    comparison = Comparison(rebuilt, [])
-    for name in dict.fromkeys(strategies):
+    comparison = Comparison(rebuilt, list(dict.fromkeys(strategies)))
+    for name in comparison.requested:
         options = _stored_options(store, record, name)
         try:
             comparison.rankings.append(rank_pool(rebuilt, name, plugins, options))
         except CompareError as exc:
-            if len(strategies) == 2 or "not comparable" not in str(exc):
+            if not comparison.is_matrix:
                 raise
             comparison.not_comparable[name] = str(exc)
     if len(comparison.rankings) < 2:
@@ -288,16 +303,16 @@ def _stored_options(store: ResultStore, record: RunRecord, name: str) -> dict:
 
 def write(comparison: Comparison, directory: str | Path, stem: str) -> list[Path]:
     """``<stem>.json`` with the numbers and ``<stem>.png``: the rank scatter of a pair or the
-    rho heatmap of a longer list."""
+    rho heatmap of a longer list (see :attr:`Comparison.is_matrix`)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     data = directory / f"{stem}.json"
     data.write_text(json.dumps(comparison.summary(), indent=2) + "\n", encoding="utf-8")
     image = directory / f"{stem}.png"
-    if len(comparison.rankings) == 2:
-        rank_scatter(comparison, image)
-    else:
+    if comparison.is_matrix:
         rho_heatmap(comparison, image)
+    else:
+        rank_scatter(comparison, image)
     return [data, image]
 
 
@@ -344,7 +359,8 @@ def rho_heatmap(comparison: Comparison, path: Path) -> Path:
     from albench.report.plots import plot_text
 
     matrix = comparison.rho_matrix()
-    names = [plot_text(r.strategy) for r in comparison.rankings]
+    names = [plot_text(r.strategy) + (" (order)" if r.kind == "order" else "")
+             for r in comparison.rankings]
     k = len(names)
     fig = Figure(figsize=(2 + 0.55 * k, 1.5 + 0.5 * k))
     ax = fig.subplots()
@@ -357,7 +373,9 @@ def rho_heatmap(comparison: Comparison, path: Path) -> Path:
                     color="white" if abs(np.nan_to_num(matrix[i, j])) > 0.6 else "black")
     ax.set_xticks(range(k), names, rotation=45, ha="right", fontsize="small")
     ax.set_yticks(range(k), names, fontsize="small")
-    ax.set_title(plot_text(_title(comparison)), fontsize="small")
+    note = ("\n(order): ranks its top-B in pick order, the rest of the pool tied"
+            if any(r.kind == "order" for r in comparison.rankings) else "")
+    ax.set_title(plot_text(_title(comparison)) + note, fontsize="small")
     fig.tight_layout()
     fig.savefig(path, dpi=100, format="png", metadata={"Software": None})
     return path
