@@ -298,20 +298,11 @@ def compare_command(strategies, suite, setting, seed, round_, model_of, results_
         _fail("compare needs at least two strategies")
     try:
         comparison = compare(ResultStore(results_dir), suite, list(strategies), seed, round_,
-                             get_plugins(), setting=setting, model_of=model_of)
+                             get_plugins(), setting=setting, model_of=model_of,
+                             progress=click.echo)
     except (CompareError, RecordError, UnknownNameError, TypeError) as exc:
         _fail(str(exc))
-    summary = comparison.summary()
-    click.echo(f"rebuilt {summary['model_of']} seed {seed} round {round_} on the CPU: test "
-               f"accuracy {summary['test_accuracy']:.4f} as stored; ranking "
-               f"{summary['unlabeled']} unlabelled examples, B = {summary['budget']}")
-    for name, info in summary["strategies"].items():
-        stored = info["stored_picks_reproduced"]
-        note = "" if stored is None else f", stored picks {'' if stored else 'NOT '}reproduced"
-        click.echo(f"  {name}: {info['kind']} ({info['seconds']:.1f} s{note})")
-    for name, reason in summary["not_comparable"].items():
-        click.echo(f"  {name}: left out: {reason}")
-    for pair in summary["pairs"]:
+    for pair in comparison.summary()["pairs"]:
         rho, tau = ("undefined" if v is None else f"{v:.3f}"
                     for v in (pair["spearman_rho"], pair["kendall_tau"]))
         click.echo(f"{pair['a']} vs {pair['b']}: Spearman rho {rho}, Kendall tau {tau}, "

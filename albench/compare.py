@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
@@ -264,28 +265,39 @@ class Comparison:
 
 
 def compare(store: ResultStore, suite: str, strategies: list[str], seed: int, round_: int,
-            plugins: Plugins, setting: str | None = None, model_of: str | None = None
-            ) -> Comparison:
+            plugins: Plugins, setting: str | None = None, model_of: str | None = None,
+            progress: Callable[[str], None] | None = None) -> Comparison:
     """Rank round ``round_``'s pool of the rebuilt run of ``model_of`` (default: the first
     strategy) by each of ``strategies``.
 
     A pair refuses a strategy that exposes no ranking (or fails to rank); a longer list leaves
-    it out, with the reason, in ``not_comparable``. Each strategy gets the options of its own stored run in the
-    suite, if there is one.
+    it out, with the reason, in ``not_comparable``. Each strategy gets the options of its own
+    stored run in the suite, if there is one. ``progress`` is told of each step as it ends.
     """
     if len(set(strategies)) < 2:
         raise CompareError("compare needs at least two different strategies")
     record = find_record(store, suite, model_of or strategies[0], seed, setting)
     rebuilt = rebuild_round(record, round_, plugins)
+    say = progress or (lambda line: None)
+    unlabeled = rebuilt.run.dataset.pool_size - len(rebuilt.labeled)
+    say(f"rebuilt {record.spec.label} round {round_} on the CPU: test accuracy "
+        f"{rebuilt.accuracy:.4f} as stored; ranking {unlabeled} unlabelled examples, "
+        f"B = {rebuilt.budget}")
     comparison = Comparison(rebuilt, list(dict.fromkeys(strategies)))
     for name in comparison.requested:
         options = _stored_options(store, record, name)
         try:
-            comparison.rankings.append(rank_pool(rebuilt, name, plugins, options))
+            ranking = rank_pool(rebuilt, name, plugins, options)
         except CompareError as exc:
             if not comparison.is_matrix:
                 raise
             comparison.not_comparable[name] = str(exc)
+            say(f"  {name}: left out: {exc}")
+            continue
+        comparison.rankings.append(ranking)
+        stored = ranking.stored_picks_reproduced
+        note = "" if stored is None else f", stored picks {'' if stored else 'NOT '}reproduced"
+        say(f"  {name}: {ranking.kind} ({ranking.seconds:.1f} s{note})")
     if len(comparison.rankings) < 2:
         raise CompareError(f"fewer than two comparable strategies: "
                            f"{'; '.join(comparison.not_comparable.values())}")
