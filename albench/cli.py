@@ -282,7 +282,11 @@ def merge_command(sources, results_dir):
               type=click.Path(file_okay=False, exists=True), help="Results directory.")
 @click.option("--out", "out_dir", default="leaderboards/comparisons", show_default=True,
               type=click.Path(file_okay=False), help="Where the PNG and JSON go.")
-def compare_command(strategies, suite, setting, seed, round_, model_of, results_dir, out_dir):
+@click.option("--pair-with", "pair_with", multiple=True,
+              help="With more than two strategies, also write the first against this one "
+                   "(repeat), from the same rankings.")
+def compare_command(strategies, suite, setting, seed, round_, model_of, results_dir, out_dir,
+                    pair_with):
     """Rank every unlabelled example by each strategy on one rebuilt model.
 
     Rebuilds round ROUND's model of a stored run on the CPU (refusing if it does not
@@ -296,6 +300,9 @@ def compare_command(strategies, suite, setting, seed, round_, model_of, results_
 
     if len(strategies) < 2:
         _fail("compare needs at least two strategies")
+    unknown = [name for name in pair_with if name not in strategies[1:]]
+    if unknown:
+        _fail(f"--pair-with {', '.join(unknown)}: name strategies compared after the first")
     try:
         comparison = compare(ResultStore(results_dir), suite, list(strategies), seed, round_,
                              get_plugins(), setting=setting, model_of=model_of,
@@ -307,11 +314,15 @@ def compare_command(strategies, suite, setting, seed, round_, model_of, results_
                     for v in (pair["spearman_rho"], pair["kendall_tau"]))
         click.echo(f"{pair['a']} vs {pair['b']}: Spearman rho {rho}, Kendall tau {tau}, "
                    f"top-{pair['budget']} overlap {pair['top_b_overlap']}")
-    what = "matrix" if comparison.is_matrix else "-vs-".join(comparison.requested)
-    stem = "_".join(slug(part) for part in (suite, *([setting] if setting else []),
-                                            f"seed{seed}", f"round{round_}", what))
-    for path in write(comparison, out_dir, stem):
-        click.echo(f"wrote {path}")
+    ranked = [r.strategy for r in comparison.rankings]
+    outputs = [comparison, *(comparison.pair(strategies[0], name) for name in pair_with
+                             if {strategies[0], name} <= set(ranked))]
+    for part in outputs:
+        what = "matrix" if part.is_matrix else "-vs-".join(part.requested)
+        stem = "_".join(slug(word) for word in (suite, *([setting] if setting else []),
+                                                f"seed{seed}", f"round{round_}", what))
+        for path in write(part, out_dir, stem):
+            click.echo(f"wrote {path}")
 
 
 def cli_entry() -> None:

@@ -233,6 +233,15 @@ class Comparison:
         """More than two strategies were asked for: the result is a matrix."""
         return len(self.requested) > 2
 
+    def pair(self, a: str, b: str) -> Comparison:
+        """The comparison of two of the strategies ranked here."""
+        by_name = {r.strategy: r for r in self.rankings}
+        missing = [name for name in (a, b) if name not in by_name]
+        if missing:
+            raise CompareError(f"{', '.join(map(repr, missing))} not ranked here; ranked: "
+                               f"{', '.join(by_name)}")
+        return Comparison(self.rebuilt, [a, b], [by_name[a], by_name[b]])
+
     def pairs(self) -> list[dict]:
         return [{"a": a.strategy, "b": b.strategy, "kinds": [a.kind, b.kind], **agreement(a, b)}
                 for a, b in combinations(self.rankings, 2)]

@@ -113,10 +113,16 @@ def test_cli_writes_the_scatter_matrix_and_numbers(stored, tmp_path):
     assert data["pairs"][0]["a"] == "entropy" and data["pairs"][0]["budget"] == 5
     assert -1 <= data["pairs"][0]["spearman_rho"] <= 1
     assert (out / "tiny_seed0_round1_entropy-vs-margin.png").read_bytes()[:4] == b"\x89PNG"
-    result = runner.invoke(main, ["compare", "entropy", "margin", "random", *common])
+    result = runner.invoke(main, ["compare", "entropy", "margin", "random", *common,
+                                  "--pair-with", "margin", "--pair-with", "random"])
     assert result.exit_code == 0, result.output
     assert "random: left out" in result.output
     assert (out / "tiny_seed0_round1_matrix.png").exists()
+    pair = json.loads((out / "tiny_seed0_round1_entropy-vs-margin.json").read_text())
+    assert pair["pairs"] == data["pairs"]  # the same rankings as the pair's own run
+    assert not (out / "tiny_seed0_round1_entropy-vs-random.json").exists()
+    result = runner.invoke(main, ["compare", "entropy", "margin", *common, "--pair-with", "x"])
+    assert result.exit_code != 0 and "--pair-with x" in result.output
     result = runner.invoke(main, ["compare", "random", "entropy", *common])
     assert result.exit_code != 0 and "'random' is not comparable" in result.output
     result = runner.invoke(main, ["compare", "entropy", "margin", *common[:-4], "--round", "9",
