@@ -255,7 +255,7 @@ class Comparison:
         return matrix
 
     def summary(self) -> dict:
-        """The numbers, as JSON-ready data."""
+        """The numbers, as JSON-ready data (no timings, so that reruns give the same file)."""
         rebuilt, spec = self.rebuilt, self.rebuilt.record.spec
         return {
             "suite": spec.suite, "setting": spec.setting, "seed": spec.seed,
@@ -264,7 +264,7 @@ class Comparison:
             "unlabeled": len(self.rankings[0].values) if self.rankings else None,
             "budget": rebuilt.budget, "test_accuracy": rebuilt.accuracy,
             "threads": rebuilt.threads,
-            "strategies": {r.strategy: {"kind": r.kind, "seconds": round(r.seconds, 2),
+            "strategies": {r.strategy: {"kind": r.kind,
                                         "stored_picks_reproduced": r.stored_picks_reproduced}
                            for r in self.rankings},
             "not_comparable": self.not_comparable,
