@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,6 +31,12 @@ from albench.loop import (
 )
 from albench.plugins import Plugins
 from albench.results import ResultStore, RunRecord
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from albench.loop import PreparedRun
+    from albench.types import QueryContext
 
 HEXBIN_ABOVE = 3000
 """Pools larger than this are drawn as a 2-D histogram instead of one dot per example."""
@@ -96,14 +103,14 @@ class RebuiltRound:
 
     record: RunRecord
     round: int
-    run: object
-    model: object
+    run: PreparedRun
+    model: nn.Module
     labeled: np.ndarray
     accuracy: float
     budget: int
     threads: int
 
-    def context(self):
+    def context(self) -> QueryContext:
         """A fresh query context for the round, its ``rng`` seeded as the loop seeded it."""
         return query_context(self.run, self.model, self.labeled, self.round)
 
@@ -169,7 +176,8 @@ def rank_pool(rebuilt: RebuiltRound, name: str, plugins: Plugins,
     """Rank the round's unlabelled pool by strategy ``name`` (built with ``options``)."""
     import torch
 
-    strategy = plugins.get("strategies", name).factory(**(options or {}))
+    strategy = _call(name, "its factory", plugins.get("strategies", name).factory,
+                     **(options or {}))
     kind = ranking_kind(strategy)
     if kind is None:
         raise CompareError(f"strategy {name!r} is not comparable: it exposes neither "
@@ -182,7 +190,11 @@ def rank_pool(rebuilt: RebuiltRound, name: str, plugins: Plugins,
     start = time.perf_counter()
     try:
         if kind == "scores":
-            values = np.asarray(_call(name, strategy.scores, context), dtype=np.float64)
+            values = np.asarray(_call(name, "scores", strategy.scores, context))
+            if not np.issubdtype(values.dtype, np.number) or values.dtype.kind == "c":
+                raise CompareError(f"strategy {name!r}: scores returned {values.dtype} values; "
+                                   f"it must return real numbers")
+            values = values.astype(np.float64)
             if values.shape != (n,) or np.isnan(values).any():
                 raise CompareError(f"strategy {name!r}: scores returned shape {values.shape} "
                                    f"(NaN: {bool(np.isnan(values).any())}) for {n} unlabelled "
@@ -192,7 +204,8 @@ def rank_pool(rebuilt: RebuiltRound, name: str, plugins: Plugins,
             mask = np.zeros(rebuilt.run.dataset.pool_size, dtype=bool)
             mask[rebuilt.labeled] = True
             try:
-                order = _call(name, strategy.selection_order, context, budget)
+                order = _call(name, "selection_order", strategy.selection_order, context,
+                              budget)
                 picks = validate_selection(order, budget, mask,
                                            f"strategy {name!r} (selection_order)")
             except SelectionError as exc:
@@ -205,17 +218,17 @@ def rank_pool(rebuilt: RebuiltRound, name: str, plugins: Plugins,
     seconds = time.perf_counter() - start
     ranking = Ranking(name, kind, values, picks, seconds)
     record = rebuilt.record
-    if name == record.spec.strategy and rebuilt.round < len(record.rounds) - 1:
-        stored = record.rounds[rebuilt.round].queried
+    stored = record.rounds[rebuilt.round].queried
+    if name == record.spec.strategy and stored:
         ranking.stored_picks_reproduced = set(stored) == set(picks.tolist())
     return ranking
 
 
-def _call(name: str, method, *args):
+def _call(name: str, what: str, method, *args, **kwargs):
     try:
-        return method(*args)
+        return method(*args, **kwargs)
     except Exception as exc:
-        raise CompareError(f"strategy {name!r}: {method.__name__} raised "
+        raise CompareError(f"strategy {name!r}: {what} raised "
                            f"{type(exc).__name__}: {exc}") from exc
 
 
