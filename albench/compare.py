@@ -379,7 +379,7 @@ def rank_scatter(comparison: Comparison, path: Path) -> Path:
            ylabel=f"{plot_text(b.strategy)} rank ({b.kind})")
     rho, tau = ("n/a" if np.isnan(v) else f"{v:.3f}" for v in (pair["spearman_rho"],
                                                                pair["kendall_tau"]))
-    ax.set_title(f"{plot_text(_title(comparison))}\nSpearman rho {rho}, Kendall tau {tau}, "
+    fig.suptitle(f"{plot_text(_title(comparison))}\nSpearman rho {rho}, Kendall tau {tau}, "
                  f"top-{pair['budget']} overlap {pair['top_b_overlap']}", fontsize="small")
     fig.tight_layout()
     fig.savefig(path, dpi=100, format="png", metadata={"Software": None})
