@@ -457,31 +457,59 @@ def verify_command(results_dir, suite, sample, seed, threads):
 
 
 @main.command("compare")
-@click.argument("strategy_a")
-@click.argument("strategy_b")
+@click.argument("strategies", nargs=-1, required=True)
 @click.option("--suite", required=True, help="Suite name as stored.")
+@click.option("--setting", help="The setting, when the suite has several.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="The seed of the stored run whose model is rebuilt.")
+@click.option("--round", "round_", type=click.IntRange(min=0), required=True,
+              help="The round whose model is rebuilt and whose pool is ranked.")
+@click.option("--model-of", help="Whose stored run to rebuild (default: the first strategy).")
 @click.option("--results", "results_dir", default="results", show_default=True,
               type=click.Path(file_okay=False, exists=True), help="Results directory.")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False),
-              help="PNG path; default leaderboards/<suite>/compare/A-vs-B.png (kept when "
-                   "the leaderboard is regenerated).")
-def compare_command(strategy_a, strategy_b, suite, results_dir, out_path):
-    """Rank of A against rank of B per (setting, seed, round): scatter and Spearman."""
-    from albench.report import compare, slug
+@click.option("--out", "out_dir", default="leaderboards/comparisons", show_default=True,
+              type=click.Path(file_okay=False), help="Where the PNG and JSON go.")
+@click.option("--pair-with", "pair_with", multiple=True,
+              help="With more than two strategies, also write the first against this one "
+                   "(repeat), from the same rankings.")
+def compare_command(strategies, suite, setting, seed, round_, model_of, results_dir, out_dir,
+                    pair_with):
+    """Rank every unlabelled example by each strategy on one rebuilt model.
+
+    Rebuilds round ROUND's model of a stored run on the CPU (refusing if it does not
+    reproduce the stored test accuracy), ranks the pool with each strategy and writes, for
+    two strategies, a scatter of their normalised ranks with Spearman's rho, Kendall's tau
+    and the overlap of their top-B picks; for more, the matrix of rho.
+    """
+    from albench.compare import CompareError, compare, write
+    from albench.report import slug
     from albench.results import RecordError, ResultStore
 
-    if out_path is None:
-        out_path = (Path("leaderboards") / slug(suite) / "compare" /
-                    f"{slug(strategy_a)}-vs-{slug(strategy_b)}.png")
+    if len(strategies) < 2:
+        _fail("compare needs at least two strategies")
+    unknown = [name for name in pair_with if name not in strategies[1:]]
+    if unknown:
+        _fail(f"--pair-with {', '.join(unknown)}: name strategies compared after the first")
     try:
-        result = compare(ResultStore(results_dir), suite, strategy_a, strategy_b, out_path)
-    except (KeyError, RecordError) as exc:
-        _fail(exc.args[0] if exc.args else str(exc))
-    rho = "undefined" if result.rho != result.rho else f"{result.rho:.3f}"
-    click.echo(f"Spearman rank correlation of {strategy_a} and {strategy_b}: {rho} "
-               f"(p = {result.p_value:.3g}, {result.points} points from "
-               f"{result.settings} setting(s))")
-    click.echo(f"plot: {result.path}")
+        comparison = compare(ResultStore(results_dir), suite, list(strategies), seed, round_,
+                             get_plugins(), setting=setting, model_of=model_of,
+                             progress=click.echo)
+    except (CompareError, RecordError, UnknownNameError, TypeError) as exc:
+        _fail(str(exc))
+    for pair in comparison.summary()["pairs"]:
+        rho, tau = ("undefined" if v is None else f"{v:.3f}"
+                    for v in (pair["spearman_rho"], pair["kendall_tau"]))
+        click.echo(f"{pair['a']} vs {pair['b']}: Spearman rho {rho}, Kendall tau {tau}, "
+                   f"top-{pair['budget']} overlap {pair['top_b_overlap']}")
+    ranked = [r.strategy for r in comparison.rankings]
+    outputs = [comparison, *(comparison.pair(strategies[0], name) for name in pair_with
+                             if {strategies[0], name} <= set(ranked))]
+    for part in outputs:
+        what = "matrix" if part.is_matrix else "-vs-".join(part.requested)
+        stem = "_".join(slug(word) for word in (suite, *([setting] if setting else []),
+                                                f"seed{seed}", f"round{round_}", what))
+        for path in write(part, out_dir, stem):
+            click.echo(f"wrote {path}")
 
 
 def cli_entry() -> None:

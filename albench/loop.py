@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,6 +21,9 @@ from albench.round_zero import RoundZero, RoundZeroError
 from albench.spec import RunSpec
 from albench.training import FitResult, Trainer, pick_device
 from albench.types import Dataset, QueryContext
+
+if TYPE_CHECKING:
+    from torch import nn
 
 # Purposes that keep the seed streams of one run independent.
 _INITIAL_SET, _MODEL, _STRATEGY = 0, 1, 2
@@ -225,6 +229,32 @@ def class_counts(dataset: Dataset, idx: np.ndarray) -> list[int]:
                        minlength=dataset.num_classes).tolist()
 
 
+def labeled_before(record: RunRecord, round_: int) -> np.ndarray:
+    """The labelled set that round ``round_`` of ``record`` trains on: the initial set and
+    every earlier round's queries, in query order."""
+    if not 0 <= round_ < len(record.rounds):
+        raise ValueError(f"{record.spec.label}: round {round_} is not stored (rounds "
+                         f"0..{len(record.rounds) - 1} are)")
+    queried = [q for rnd in record.rounds[:round_] for q in rnd.queried]
+    return np.asarray(record.initial_labeled_idx + queried, dtype=np.int64)
+
+
+def fit_round(run: PreparedRun, labeled: np.ndarray, round_: int) -> FitResult:
+    """Train round ``round_``'s model on the pool examples ``labeled``, with the round's seed."""
+    dataset = run.dataset
+    return run.trainer.fit(dataset.x_pool[labeled], dataset.y_pool[labeled],
+                           seed=derived_seed(run.spec.seed, _MODEL, round_))
+
+
+def round_context(run: PreparedRun, model: nn.Module, labeled: np.ndarray,
+                  round_: int) -> QueryContext:
+    """Round ``round_``'s query context (see :func:`albench.guard.query_context`), its
+    ``rng`` seeded for the round."""
+    return query_context(run.dataset, run.trainer, model, labeled,
+                         np.random.default_rng(derived_seed(run.spec.seed, _STRATEGY, round_)),
+                         round_)
+
+
 def iter_rounds(run: PreparedRun, record: RunRecord, query_timeout: float | None = None,
                 round_zero: RoundZero | None = None,
                 before_query: Callable[[int], None] | None = None) -> Iterator[RoundRecord]:
@@ -258,7 +288,7 @@ def iter_rounds(run: PreparedRun, record: RunRecord, query_timeout: float | None
             fit, accuracy = shared_fit(round_zero, run, model_seed, device, threads)
             trained_under = {name: getattr(round_zero.record, name) for name in trained_under}
         else:
-            fit = trainer.fit(dataset.x_pool[labeled], dataset.y_pool[labeled], seed=model_seed)
+            fit = fit_round(run, labeled, round_)
             accuracy = trainer.accuracy(fit.model, dataset.x_test, dataset.y_test)
         queried, query_seconds, notes = np.empty(0, dtype=np.int64), 0.0, []
         mask = np.zeros(dataset.pool_size, dtype=bool)
@@ -266,9 +296,7 @@ def iter_rounds(run: PreparedRun, record: RunRecord, query_timeout: float | None
         budget = min(spec.batch_size, int((~mask).sum()))
         if round_ < spec.rounds and budget > 0:
             who = f"strategy {spec.strategy!r} (plugin {run.plugins['strategy'].plugin})"
-            context = query_context(
-                dataset, trainer, fit.model, labeled,
-                np.random.default_rng(derived_seed(spec.seed, _STRATEGY, round_)), round_)
+            context = round_context(run, fit.model, labeled, round_)
             if before_query is not None:
                 before_query(round_)
             owned = owned_fingerprints(dataset, labeled)

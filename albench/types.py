@@ -189,6 +189,29 @@ class QueryContext:
 
 
 class Strategy(Protocol):
-    """A query strategy: ``select`` returns ``budget`` distinct unlabelled pool indices."""
+    """A query strategy: ``select`` returns ``budget`` distinct unlabelled pool indices.
+
+    It may also expose how it ranks the pool (``albench compare`` uses it): a greedy strategy
+    has :meth:`ScoringStrategy.scores`, a batch strategy may have
+    :meth:`OrderingStrategy.selection_order`.
+    """
 
     def select(self, context: QueryContext, budget: int) -> np.ndarray: ...
+
+
+class ScoringStrategy(Strategy, Protocol):
+    """A greedy strategy: it queries the unlabelled examples with the highest scores."""
+
+    def scores(self, context: QueryContext) -> np.ndarray:
+        """One number per entry of ``context.unlabeled_idx`` (same order), none NaN, higher =
+        picked first. ``select`` returns ``albench.builtin.strategies.top_k(scores,
+        context.unlabeled_idx, budget)``: ties go to the lower pool index."""
+        ...
+
+
+class OrderingStrategy(Strategy, Protocol):
+    """A batch strategy without per-example scores that can say in what order it picks."""
+
+    def selection_order(self, context: QueryContext, budget: int) -> np.ndarray:
+        """The ``budget`` pool indices that ``select`` returns, first picked first."""
+        ...

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from scipy import stats
 
 from albench.cli import main
-from albench.report import compare, load_board, slug, write_leaderboard
+from albench.report import load_board, slug, write_leaderboard
 from albench.report.aggregate import build_board, rounds_table
 from albench.report.stats import aubc, label_entropy
 from albench.results import PluginRef, ResultStore, RoundRecord, RunRecord
@@ -239,19 +239,7 @@ def test_slug():
     assert re.fullmatch(r"[A-Za-z0-9._-]+", slug(EVIL))
 
 
-def test_compare(tmp_path):
-    store = ResultStore(tmp_path / "results")
-    rng = np.random.default_rng(0)
-    for seed in range(2):
-        for name in ("a", "b"):
-            store.save(make_record(name, seed, [0.5, *rng.uniform(0.5, 0.9, 3)], QUERIES))
-    result = compare(store, "toy", "a", "b", tmp_path / "c.png")
-    assert result.points == 2 * 3 and result.settings == 1
-    assert result.rho == pytest.approx(-1.0)  # with two strategies, one's loss is the other's win
-    assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
-
-
-def test_cli_leaderboard_and_compare(store, tmp_path):
+def test_cli_leaderboard(store, tmp_path):
     runner = CliRunner()
     out = tmp_path / "boards"
     result = runner.invoke(main, ["leaderboard", "--results", str(store.directory),
@@ -261,15 +249,6 @@ def test_cli_leaderboard_and_compare(store, tmp_path):
     result = runner.invoke(main, ["leaderboard", "--results", str(store.directory),
                                   "--suite", "nope"])
     assert result.exit_code != 0 and "stored suites: toy" in result.output
-    result = runner.invoke(main, ["compare", "margin", "random", "--suite", "toy", "--results",
-                                  str(store.directory), "--out", str(tmp_path / "r.png")])
-    assert result.exit_code == 0, result.output
-    # margin always ranks first and random last: constant ranks have no correlation
-    assert "Spearman rank correlation of margin and random: undefined" in result.output
-    assert (tmp_path / "r.png").exists()
-    result = runner.invoke(main, ["compare", "margin", "bald", "--suite", "toy", "--results",
-                                  str(store.directory), "--out", str(tmp_path / "r.png")])
-    assert result.exit_code != 0 and "'bald' has no complete runs" in result.output
 
 
 @pytest.mark.slow

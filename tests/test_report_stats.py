@@ -20,7 +20,6 @@ from albench.report.stats import (
     paired_t_test,
     pairs_needed,
     penalty_matrices,
-    rank_correlation,
     seed_rank_agreement,
     total_penalty,
     trust,
@@ -145,28 +144,6 @@ def test_penalty_pairs_only_common_seeds():
     extra = extra[extra["seed"] >= 4]
     matrix = penalty_matrices(pd.concat([rounds, extra]))["s"]
     assert matrix.loc["a", "b"] == 1.0
-
-
-def test_rank_correlation_two_strategies_is_minus_one():
-    rng = np.random.default_rng(4)
-    rounds = _rounds({"a": rng.uniform(0.5, 0.9, (3, 4)), "b": rng.uniform(0.5, 0.9, (3, 4))})
-    points, rho, _ = rank_correlation(rounds, "a", "b")
-    assert len(points) == 3 * 3  # rounds after the first query only
-    assert (points["a"] + points["b"] == 3).all()
-    assert rho == pytest.approx(-1.0)
-    with pytest.raises(KeyError, match="zzz"):
-        rank_correlation(rounds, "a", "zzz")
-
-
-def test_rank_correlation_matches_scipy_on_three_strategies():
-    rng = np.random.default_rng(5)
-    acc = {name: rng.uniform(0.5, 0.9, (4, 5)) for name in ("a", "b", "c")}
-    _, rho, p = rank_correlation(_rounds(acc), "a", "c")
-    stacked = np.stack([acc[n][:, 1:].ravel() for n in ("a", "b", "c")])
-    ranks = stats.rankdata(-stacked, axis=0)
-    expected = stats.spearmanr(ranks[0], ranks[2])
-    assert rho == pytest.approx(expected.statistic)
-    assert p == pytest.approx(expected.pvalue)
 
 
 def test_markdown_escaping():

@@ -34,9 +34,12 @@ class UncertaintySampling:
     def __init__(self, score):
         self.score = score
 
+    def scores(self, context: QueryContext) -> np.ndarray:
+        """The uncertainty of each unlabelled example (higher is queried first)."""
+        return self.score(context.predict_proba(context.unlabeled_idx))
+
     def select(self, context: QueryContext, budget: int) -> np.ndarray:
-        probs = context.predict_proba(context.unlabeled_idx)
-        return top_k(self.score(probs), context.unlabeled_idx, budget)
+        return top_k(self.scores(context), context.unlabeled_idx, budget)
 
 
 def least_confidence(probs: np.ndarray) -> np.ndarray:

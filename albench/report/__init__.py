@@ -10,7 +10,6 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -22,15 +21,13 @@ from albench.report.aggregate import Board, build_board, csv_table
 from albench.report.markdown import render
 from albench.report.stats import (
     penalty_matrices,
-    rank_correlation,
     run_summary,
     total_penalty,
 )
 from albench.report.tables import aggregates, setting_table, setting_trust
 from albench.results import RunRecord
 
-__all__ = ["Board", "Comparison", "aggregates", "compare", "load_board", "slug",
-           "write_leaderboard"]
+__all__ = ["Board", "aggregates", "load_board", "slug", "write_leaderboard"]
 
 FACET_ABOVE = 8
 """Settings with more strategies than this get learning curves in one panel per plugin."""
@@ -173,26 +170,3 @@ def _class_names(board: Board) -> dict[str, tuple[str, ...]]:
         if isinstance(classes, tuple) and all(isinstance(c, str) for c in classes):
             out[dataset] = classes
     return out
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """The rank-vs-rank comparison of two strategies (see ``stats.rank_correlation``)."""
-
-    path: Path
-    rho: float
-    p_value: float
-    points: int
-    settings: int
-
-
-def compare(store: RecordSource, suite_name: str, a: str, b: str, path: str | Path
-            ) -> Comparison:
-    """Scatter the ranks of ``a`` and ``b`` per (setting, seed, round) into ``path`` (PNG)."""
-    board = load_board(store, suite_name)
-    try:
-        points, rho, p_value = rank_correlation(board.rounds, a, b)
-    except KeyError as exc:
-        raise KeyError(f"suite {suite_name!r}: {exc.args[0]}") from None
-    plotting.rank_scatter(points, a, b, rho, Path(path))
-    return Comparison(Path(path), rho, p_value, len(points), points["setting"].nunique())

@@ -16,7 +16,6 @@ import seaborn as sns
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
-from matplotlib.ticker import MaxNLocator
 
 DPI = 100
 
@@ -207,27 +206,5 @@ def penalty_heatmap(matrix: pd.DataFrame, settings: int, order: list[str], path:
         label.set_horizontalalignment("right")
     ax.set(xlabel="column: beaten (rank order)", ylabel="row: wins (rank order)",
            title=f"pairwise penalty over {settings} setting(s); blank = 0, n/t = not testable")
-    fig.tight_layout()
-    return _save(fig, path)
-
-
-def rank_scatter(points: pd.DataFrame, a: str, b: str, rho: float, path: Path) -> Path:
-    """Rank of ``a`` against rank of ``b`` at each (setting, seed, round); size = how often."""
-    counts = points.groupby(["a", "b"], sort=True).size().rename("count").reset_index()
-    fig = Figure(figsize=(5.5, 5))
-    ax = fig.subplots()
-    sns.scatterplot(data=counts, x="a", y="b", size="count", sizes=(30, 300), ax=ax,
-                    legend="full", color="C0")
-    top = max(points[["a", "b"]].to_numpy().max(), 1) if len(points) else 1
-    ax.plot([1, top], [1, top], color="grey", linestyle=":", linewidth=1)
-    ax.set(xlabel=f"rank of {plot_text(a)} (1 = best)", ylabel=f"rank of {plot_text(b)}",
-           title=f"Spearman rho = {'n/a' if np.isnan(rho) else f'{rho:.3f}'} "
-                 f"({len(points)} points)")
-    for axis in (ax.xaxis, ax.yaxis):
-        axis.set_major_locator(MaxNLocator(integer=True))
-    ax.margins(0.15)
-    ax.invert_xaxis()
-    ax.invert_yaxis()
-    ax.legend(title="points", fontsize="small")
     fig.tight_layout()
     return _save(fig, path)

@@ -135,33 +135,6 @@ def aubc_ranks(summary: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def round_ranks(rounds: pd.DataFrame) -> pd.DataFrame:
-    """Rank of every strategy at each (setting, seed, round) after the first query, by accuracy
-    (1 = best, ties share the mean rank); columns are strategies, NaN where one did not run."""
-    frame = rounds[rounds["round"] > 0]
-    wide = frame.pivot_table(index=["setting", "seed", "round"], columns="strategy",
-                             values="accuracy", aggfunc="first")
-    return wide.rank(axis=1, ascending=False, method="average")
-
-
-def rank_correlation(rounds: pd.DataFrame, a: str, b: str) -> tuple[pd.DataFrame, float, float]:
-    """The blog's rank-vs-rank comparison of strategies ``a`` and ``b``.
-
-    Returns the points where both ran (columns ``a``, ``b``: their ranks among all strategies
-    there) and the Spearman correlation with its p-value (NaN when undefined).
-    """
-    ranks = round_ranks(rounds)
-    for name in (a, b):
-        if name not in ranks.columns:
-            raise KeyError(f"strategy {name!r} has no complete runs; strategies with some: "
-                           f"{', '.join(ranks.columns) or 'none'}")
-    points = ranks[[a, b]].dropna().rename(columns={a: "a", b: "b"}).reset_index()
-    if len(points) < 2 or points["a"].nunique() < 2 or points["b"].nunique() < 2:
-        return points, float("nan"), float("nan")
-    result = stats.spearmanr(points["a"], points["b"])
-    return points, float(result.statistic), float(result.pvalue)
-
-
 POWER = 0.8
 """Power the trust figures are computed at (with ``ALPHA``, two-sided)."""
 

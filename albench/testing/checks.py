@@ -12,6 +12,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from albench.builtin.strategies import top_k
+from albench.compare import ranking_kind
 from albench.loop import SelectionError, validate_selection
 from albench.testing.toy import FAST_TRAINING, one_thread, toy_context, toy_dataset
 from albench.training import Trainer
@@ -65,6 +67,9 @@ def check_strategy(factory: Callable[..., object], name: str | None = None,
     torch's default generator); leave the model, index arrays and data unchanged; and
     reject unknown options with ``TypeError``. Its contexts are built like a run's, so the
     labels of unlabelled examples are out of its reach (``context.dataset.y_pool`` is all -1).
+    A strategy with ``scores(context)`` must return one number per unlabelled example, none
+    NaN, whose top ``budget`` (ties broken by lower pool index) are what ``select`` returns;
+    one with ``selection_order(context, budget)`` must return the indices ``select`` returns.
 
     ``model`` names the architecture of the toy contexts and ``images=True`` gives them
     1×8×8 images (for strategies that need a CNN); ``dataset`` replaces the toy pool.
@@ -72,13 +77,15 @@ def check_strategy(factory: Callable[..., object], name: str | None = None,
     name = _label(factory, name)
     dataset = dataset if dataset is not None else toy_dataset(images=images)
 
-    def select(context: QueryContext, budget: int, situation: str) -> np.ndarray:
+    def call(context: QueryContext, budget: int, situation: str, method: str = "select"):
         before, state = _global_state(), _state(context)
+        strategy = factory(**options)
         try:
-            selected = factory(**options).select(context, budget)
+            out = (strategy.scores(context) if method == "scores"
+                   else getattr(strategy, method)(context, budget))
         except Exception as exc:
-            raise AssertionError(f"{name} raised {type(exc).__name__} with {situation} "
-                                 f"(budget {budget}): {exc}") from exc
+            raise AssertionError(f"{name}.{method} raised {type(exc).__name__} with "
+                                 f"{situation} (budget {budget}): {exc}") from exc
         if _global_state() != before:
             raise AssertionError(f"{name} changed global random state (random, numpy.random "
                                  f"or torch) with {situation}; draw randomness from "
@@ -86,6 +93,11 @@ def check_strategy(factory: Callable[..., object], name: str | None = None,
         if not _same_state(state, _state(context)):
             raise AssertionError(f"{name} modified the context (model weights, index arrays "
                                  f"or dataset) with {situation}; work on copies instead")
+        return out
+
+    def select(context: QueryContext, budget: int, situation: str,
+               method: str = "select") -> np.ndarray:
+        selected = call(context, budget, situation, method)
         labeled = np.zeros(context.dataset.pool_size, dtype=bool)
         labeled[context.labeled_idx] = True
         try:
@@ -111,6 +123,28 @@ def check_strategy(factory: Callable[..., object], name: str | None = None,
                "labelled examples of a single class")
         select(toy_context(dataset, labeled_idx=[], model=model), 5,
                "an empty labelled set (untrained model)")
+        kind = ranking_kind(factory(**options))
+        situation = "a trained model and 12 labelled examples"
+        if kind == "scores":
+            context = toy_context(dataset, model=model, seed=0)
+            scores = np.asarray(call(context, 10, situation, "scores"))
+            if scores.shape != context.unlabeled_idx.shape or not np.issubdtype(
+                    scores.dtype, np.number) or np.isnan(scores).any():
+                raise AssertionError(f"{name}.scores returned {scores.dtype} values of shape "
+                                     f"{scores.shape} (NaN: {np.isnan(scores).any()}); it must "
+                                     f"return one number per unlabelled example, none NaN")
+            expected = top_k(scores, context.unlabeled_idx, 10)
+            if set(expected.tolist()) != set(first.tolist()):
+                raise AssertionError(f"{name}: select's 10 picks are not the top 10 of its "
+                                     f"scores (ties broken by lower pool index, as "
+                                     f"albench.builtin.strategies.top_k does); select should "
+                                     f"return top_k(self.scores(context), ...)")
+        elif kind == "order":
+            order = select(toy_context(dataset, model=model, seed=0), 10, situation,
+                           "selection_order")
+            if set(order.tolist()) != set(first.tolist()):
+                raise AssertionError(f"{name}: selection_order's 10 indices are not the ones "
+                                     f"select returns for the same context")
 
 
 def check_dataset(loader: Callable[..., Dataset], name: str | None = None, **options) -> None:

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from albench.builtin.strategies import top_k
 from albench.training import inference_batch_size
 from albench.types import Dataset, QueryContext
 
@@ -164,11 +165,26 @@ class Dfal:
         self.max_rounds, self.chunk_size = max_rounds, chunk_size
         self.candidates = candidates
 
+    def scores(self, context: QueryContext, needed: int = 1) -> np.ndarray:
+        """Minus each unlabelled example's perturbation size, those that did not change label
+        below every one that did.
+
+        Iterations double only while fewer than ``needed`` examples changed label, so
+        :meth:`select` passes its budget; by default the scores are those of the first
+        ``max_iter`` iterations (the same top-``budget`` whenever at least ``budget``
+        examples change label within them).
+        """
+        distances, crossed = self.perturbations(context, context.unlabeled_idx, needed)
+        if not len(distances):
+            return distances
+        # Distances are float32 values: shifting the uncrossed by more than the largest in
+        # float64 keeps every distinct distance distinct.
+        below = 1.0 + 2.0 * float(np.max(distances, where=np.isfinite(distances), initial=0.0))
+        return np.where(crossed, -distances, -distances - below)
+
     def select(self, context: QueryContext, budget: int) -> np.ndarray:
-        distances, crossed = self.perturbations(context, context.unlabeled_idx, budget)
         # Crossed examples first, each group by perturbation size, ties by pool index.
-        order = np.lexsort((context.unlabeled_idx, distances, ~crossed))
-        return context.unlabeled_idx[order[:budget]]
+        return top_k(self.scores(context, budget), context.unlabeled_idx, budget)
 
     def perturbations(self, context: QueryContext, candidates: np.ndarray, needed: int
                       ) -> tuple[np.ndarray, np.ndarray]:

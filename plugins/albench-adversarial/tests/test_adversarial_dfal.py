@@ -140,3 +140,20 @@ def test_unreachable_examples_come_last_and_rounds_stop():
 def test_dfal_rejects_bad_options(options):
     with pytest.raises(ValueError, match="dfal"):
         Dfal(**options)
+
+
+def test_scores_rank_crossed_examples_first_by_distance_as_select_always_did(monkeypatch):
+    """``select`` through ``top_k(scores)`` keeps the order it had as a lexsort: crossed
+    examples first, each group by perturbation size, ties by lower pool index."""
+    rng = np.random.default_rng(0)
+    context = toy_context(seed=0)
+    n = len(context.unlabeled_idx)
+    distances = rng.uniform(0.1, 5, n).astype(np.float32).astype(np.float64)
+    distances[:6] = distances[6]  # ties
+    crossed = rng.uniform(size=n) < 0.6
+    monkeypatch.setattr(Dfal, "perturbations", lambda self, c, cand, needed: (distances, crossed))
+    order = np.lexsort((context.unlabeled_idx, distances, ~crossed))
+    for budget in (1, 10, n):
+        assert np.array_equal(Dfal().select(context, budget), context.unlabeled_idx[order[:budget]])
+    scores = Dfal().scores(context)
+    assert scores[crossed].min() > scores[~crossed].max()

@@ -26,6 +26,7 @@ class MCDropoutSampling:
         self.name, self.score, self.passes, self.masks = name, score, passes, masks
 
     def scores(self, context: QueryContext) -> np.ndarray:
+        """The score of each unlabelled example under one draw of ``passes`` dropout masks."""
         return mc_dropout_scores(context, context.unlabeled_idx, self.passes, self.score,
                                  self.name, self.masks)
 
@@ -50,6 +51,10 @@ class BatchBALD:
         self.passes, self.candidates, self.samples = passes, candidates, samples
 
     def select(self, context: QueryContext, budget: int) -> np.ndarray:
+        return self.selection_order(context, budget)
+
+    def selection_order(self, context: QueryContext, budget: int) -> np.ndarray:
+        """The batch in the order the greedy search picks it (BALD order when it is skipped)."""
         keep = max(self.candidates, budget)
         positions = np.empty(0, dtype=np.int64)
         scores = np.empty(0)

@@ -33,11 +33,15 @@ class EnsembleSampling:
             raise ValueError(f"{name}: parallel must be at least 1, got {parallel}")
         self.name, self.score, self.members, self.parallel = name, score, members, parallel
 
-    def select(self, context: QueryContext, budget: int) -> np.ndarray:
+    def scores(self, context: QueryContext) -> np.ndarray:
+        """The ensemble's score of each unlabelled example (trains ``members - 1`` models)."""
         seeds = [int(context.rng.integers(2**31)) for _ in range(self.members - 1)]
         models = [context.model, *train_members(context, seeds, self.parallel, self.name)]
         probs = np.stack([context.predict_proba(context.unlabeled_idx, model=m) for m in models])
-        return top_k(self.score(probs), context.unlabeled_idx, budget)
+        return self.score(probs)
+
+    def select(self, context: QueryContext, budget: int) -> np.ndarray:
+        return top_k(self.scores(context), context.unlabeled_idx, budget)
 
 
 def train_members(context: QueryContext, seeds: list[int], parallel: int = 1,

@@ -117,3 +117,7 @@ class Badge:
             u, h = (torch.as_tensor(a, device=context.device) for a in (u, h))
             return candidates[kmeans_pp_seeds_dense(u, h, budget, context.rng)]
         return candidates[kmeans_pp_seeds(u, h, budget, context.rng)]
+
+    def selection_order(self, context: QueryContext, budget: int) -> np.ndarray:
+        """The batch in the order k-means++ seeds it (as :meth:`select` returns it)."""
+        return self.select(context, budget)

@@ -202,14 +202,16 @@ class ExpectedGradientLength:
         self.squared = squared
         self.chunk_size = chunk_size
 
-    def select(self, context: QueryContext, budget: int) -> np.ndarray:
+    def scores(self, context: QueryContext) -> np.ndarray:
+        """The expected gradient length of each unlabelled example."""
         candidates = context.unlabeled_idx
         model = context.model.eval()
         if self.parameters == "last":
-            scores = last_layer_egl(context.embeddings(candidates), model.head, self.squared)
-        else:
-            scores = self._all_parameter_scores(context, model, candidates)
-        return top_k(scores, candidates, budget)
+            return last_layer_egl(context.embeddings(candidates), model.head, self.squared)
+        return self._all_parameter_scores(context, model, candidates)
+
+    def select(self, context: QueryContext, budget: int) -> np.ndarray:
+        return top_k(self.scores(context), context.unlabeled_idx, budget)
 
     def _all_parameter_scores(self, context: QueryContext, model: nn.Module,
                               candidates: np.ndarray) -> np.ndarray:

@@ -97,3 +97,7 @@ class TypiClust:
             covered[c] += 1
             available[c] -= 1
         return picks
+
+    def selection_order(self, context: QueryContext, budget: int) -> np.ndarray:
+        """The batch in the order the clusters are visited (as :meth:`select` returns it)."""
+        return self.select(context, budget)
