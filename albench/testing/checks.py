@@ -25,7 +25,8 @@ _NO_SUCH_OPTION = "albench_no_such_option"
 
 
 def _global_state() -> tuple:
-    return (random.getstate(), np.random.get_state()[1].tobytes(),
+    _, keys, position, *_ = np.random.get_state()  # a draw may move the position alone
+    return (random.getstate(), keys.tobytes(), position,
             torch.random.get_rng_state().numpy().tobytes())
 
 
