@@ -146,7 +146,7 @@ def rebuild_round(record: RunRecord, round_: int, plugins: Plugins) -> RebuiltRo
     if not device.startswith("cpu"):
         raise CompareError(f"{label} ran on {device!r}: a model trained there is not "
                            f"reproduced on a CPU, so its rankings cannot be compared here")
-    threads = int(record.environment.get("threads", 1))
+    threads = int(stored.threads or record.environment.get("torch_threads", 1))
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
