@@ -334,11 +334,12 @@ def leaderboard_command(suites, results_dir, out_dir, as_csv, plots, as_json, fi
             path = write_leaderboard(store, suite, Path(out_dir), csv=as_csv, plots=plots)
             click.echo(f"leaderboard: {path}")
         if findings:
-            from albench.report.findings import render_findings
+            from albench.report.findings import load_comparisons, render_findings
 
             report = Path(out_dir) / "README.md"
-            report.write_text(render_findings({s: load_board(store, s)
-                                               for s in suites or stored}), encoding="utf-8")
+            report.write_text(render_findings({s: load_board(store, s) for s in suites or stored},
+                                              load_comparisons(Path(out_dir) / "comparisons")),
+                              encoding="utf-8")
             click.echo(f"findings: {report}")
     except (RecordError, StoreError) as exc:
         _fail(str(exc))

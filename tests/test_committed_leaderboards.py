@@ -42,11 +42,12 @@ def test_committed_markdown_matches_the_records(board, tmp_path):
 
 def test_committed_findings_report_matches_the_records():
     from albench.report import load_board
-    from albench.report.findings import render_findings
+    from albench.report.findings import load_comparisons, render_findings
 
     folder = RecordFolder(RESULTS)
     suites = sorted({record.spec.suite for record in folder.records()})
-    expected = render_findings({suite: load_board(folder, suite) for suite in suites})
+    expected = render_findings({suite: load_board(folder, suite) for suite in suites},
+                               load_comparisons(LEADERBOARDS / "comparisons"))
     assert (LEADERBOARDS / "README.md").read_text() == expected, (
         "leaderboards/README.md is out of date: run `albench leaderboard --results "
         "leaderboards/results --out leaderboards --csv --findings`")

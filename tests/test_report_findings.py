@@ -1,7 +1,7 @@
 """The generated reproduction report: verdicts follow the records."""
 
 from albench.report import load_board
-from albench.report.findings import render_findings, verdict
+from albench.report.findings import rankings_compared, render_findings, verdict
 from albench.results import ResultStore
 from tests.test_report_leaderboard import QUERIES, make_record
 
@@ -36,3 +36,24 @@ def test_verdict_signs():
     assert verdict(-0.03, -0.01, -1) == "reproduced"
     assert verdict(-0.01, 0.02, +1) == "inconclusive"
     assert verdict(float("nan"), float("nan"), +1) == "inconclusive"
+
+
+def _comparison(rhos: dict[str, float]) -> dict:
+    return {"suite": "toy", "setting": "digits/mlp/b10", "seed": 0, "round": 2,
+            "unlabeled": 500, "model_of": "least-confidence",
+            "pairs": [{"a": "least-confidence", "b": b, "spearman_rho": rho, "kendall_tau": rho,
+                       "top_b_overlap": 3, "budget": 10} for b, rho in rhos.items()]}
+
+
+def test_ranking_finding_follows_the_blogs_claims():
+    finding = rankings_compared([_comparison({"bayesian-least-confidence": 0.95, "dfal": 0.5,
+                                              "egl": 0.9, "margin": 0.99})])
+    verdicts = {c.evidence.split(" (")[0]: c.verdict for c in finding.checks}
+    assert verdicts == {"least-confidence vs bayesian-least-confidence": "reproduced",
+                        "least-confidence vs dfal": "inconclusive",
+                        "least-confidence vs egl": "contradicted"}
+
+
+def test_ranking_finding_without_comparisons_says_so():
+    text = render_findings({}, [])
+    assert "Per-example rankings" in text
