@@ -125,19 +125,8 @@ def ensure_round_zeros(specs: list[RunSpec], store: ResultStore, executor, make_
     for spec in specs:
         by_key.setdefault(round_zero_key(spec), spec)
     outcome = RoundZeroOutcome({}, {}, set())
-    todo = {}
-    for key, spec in by_key.items():
-        stored = None if force else store.get_round_zero(key)
-        if stored is not None:
-            outcome.ready[key] = RoundZero(*stored)
-            continue
-        try:
-            store.claim(round_zero_claim(key))
-        except StoreBusyError:
-            outcome.busy.add(key)
-            continue
-        todo[spec.run_id] = key
-    bar = tqdm(total=len(todo), desc="round 0", unit="model", disable=not progress or not todo)
+    todo: dict[str, str] = {}
+    bar = tqdm(total=0, desc="round 0", unit="model", disable=True)
 
     def handle(message) -> None:
         key = todo[message.run_id]
@@ -151,7 +140,20 @@ def ensure_round_zeros(specs: list[RunSpec], store: ResultStore, executor, make_
             outcome.failed[key] = f"round 0 failed: {message.payload}"
             tqdm.write(f"FAILED round 0 of {by_key[key].label}: {message.payload}")
 
-    try:
+    try:  # an interruption anywhere releases what this process claimed
+        for key, spec in by_key.items():
+            stored = None if force else store.get_round_zero(key)
+            if stored is not None:
+                outcome.ready[key] = RoundZero(*stored)
+                continue
+            todo[spec.run_id] = key  # before claiming: a signal may land in between
+            try:
+                store.claim(round_zero_claim(key))
+            except StoreBusyError:
+                del todo[spec.run_id]
+                outcome.busy.add(key)
+        bar = tqdm(total=len(todo), desc="round 0", unit="model",
+                   disable=not progress or not todo)
         executor.execute([make_job(by_key[key]) for key in todo.values()], handle)
     finally:
         bar.close()
