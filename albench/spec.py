@@ -121,6 +121,8 @@ class Suite(BaseModel):
     strategies: list[str] = Field(default_factory=lambda: ["all"])
     """Strategy names, or ``all`` for every installed strategy."""
     strategy_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    strategy_seeds: dict[str, list[int]] = Field(default_factory=dict)
+    """Seeds for named strategies in place of the suite's (fewer for expensive ones)."""
     initial_labeled: int = Field(100, ge=1)
     rounds: int = Field(10, ge=0, le=MAX_ROUNDS)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
@@ -130,20 +132,28 @@ class Suite(BaseModel):
 
     @model_validator(mode="after")
     def _check(self):
+        for name, seeds in self.strategy_seeds.items():
+            if not seeds:
+                raise ValueError(f"strategy_seeds.{name}: give at least one seed")
+        extra = [seed for seeds in self.strategy_seeds.values() for seed in seeds]
         for setting in self.settings:
-            for seed in [*self.seeds, *(setting.seeds or [])]:
+            for seed in [*self.seeds, *(setting.seeds or []), *extra]:
                 if not 0 <= seed <= MAX_SEED:
                     raise ValueError(f"seeds must lie in 0..{MAX_SEED}, got {seed}")
             setting.training_config(self.training)
         return self
 
     def run_specs(self, strategies: list[str], seeds: list[int] | None = None) -> list[RunSpec]:
-        """Every (setting, strategy, seed) run, in a stable order."""
+        """Every (setting, strategy, seed) run, in a stable order.
+
+        ``seeds`` overrides the suite's, the setting's and ``strategy_seeds``."""
         specs = []
         for setting in self.settings:
             training = setting.training_config(self.training)
             for strategy in strategies:
-                for seed in seeds if seeds is not None else (setting.seeds or self.seeds):
+                default = setting.seeds or self.seeds
+                for seed in (seeds if seeds is not None
+                             else self.strategy_seeds.get(strategy, default)):
                     specs.append(RunSpec(
                         suite=self.name, suite_version=self.version,
                         dataset=setting.dataset, dataset_options=setting.dataset_options,

@@ -33,3 +33,26 @@ def test_late_fields_at_their_default_leave_the_identity_unchanged():
 def test_run_id_depends_on_every_setting():
     assert _spec().run_id == _spec().run_id
     assert _spec().run_id != _spec(epochs=7).run_id
+
+
+def _suite(**fields):
+    from albench.spec import Suite
+    return Suite.model_validate({"name": "s", "seeds": [0, 1, 2], "settings": [
+        {"dataset": "digits", "model": "mlp", "batch_size": 5}], **fields})
+
+
+def test_strategy_seeds_give_named_strategies_their_own_seeds():
+    suite = _suite(strategy_seeds={"dfal": [0]})
+    seeds = {(s.strategy, s.seed) for s in suite.run_specs(["random", "dfal"])}
+    assert seeds == {("random", 0), ("random", 1), ("random", 2), ("dfal", 0)}
+    # --seeds on the command line overrides them
+    assert {s.seed for s in suite.run_specs(["dfal"], seeds=[1, 2])} == {1, 2}
+
+
+def test_strategy_seeds_are_checked():
+    import pytest
+    from pydantic import ValidationError
+    with pytest.raises(ValidationError, match="at least one seed"):
+        _suite(strategy_seeds={"dfal": []})
+    with pytest.raises(ValidationError, match="seeds must lie"):
+        _suite(strategy_seeds={"dfal": [-1]})

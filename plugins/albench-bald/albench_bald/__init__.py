@@ -6,8 +6,8 @@ from albench_bald.scores import bald, bayesian_entropy, bayesian_least_confidenc
 from albench_bald.strategies import BatchBALD, MCDropoutSampling
 
 
-def _rule(name: str, score, default_passes: int):
-    def factory(passes: int = default_passes, masks: str = "per-pass") -> MCDropoutSampling:
+def _rule(name: str, score, default_passes: int, default_masks: str = "per-pass"):
+    def factory(passes: int = default_passes, masks: str = default_masks) -> MCDropoutSampling:
         return MCDropoutSampling(name, score, passes, masks)
 
     factory.__name__ = name
@@ -23,6 +23,14 @@ def albench_register_strategies(register):
     register("bayesian-entropy", _rule("bayesian-entropy", bayesian_entropy, 100),
              "highest entropy of the mean MC-dropout prediction (passes=100; "
              "masks='per-example' for the DAL study's masks)")
+    register("bayesian-least-confidence-study",
+             _rule("bayesian-least-confidence-study", bayesian_least_confidence, 20,
+                   "per-example"),
+             "the DAL study's Bayesian rule: bayesian-least-confidence with a fresh dropout "
+             "mask for every example in every pass (masks='per-example')")
+    register("bayesian-entropy-study",
+             _rule("bayesian-entropy-study", bayesian_entropy, 100, "per-example"),
+             "the DAL study's Bayesian entropy: bayesian-entropy with masks='per-example'")
     register("bald", _rule("bald", bald, 100),
              "highest mutual information between label and weights (passes=100)")
     register("variation-ratios", _rule("variation-ratios", variation_ratios, 20),

@@ -210,3 +210,13 @@ def test_trainer_mc_dropout_proba_takes_per_example_masks(context):
     probs = context.trainer.mc_dropout_proba(context.model, x_raw, 4, seed=0,
                                              masks="per-example")
     assert not np.allclose(probs[:, 0], probs[:, 1])
+
+
+@pytest.mark.parametrize("rule", ["bayesian-least-confidence", "bayesian-entropy"])
+def test_study_names_are_the_rules_with_per_example_masks(rule, context):
+    study = factory(f"{rule}-study")(passes=4)
+    assert study.masks == "per-example"
+    check_strategy(factory(f"{rule}-study"), name=f"{rule}-study", **FAST)
+    same = factory(rule)(passes=4, masks="per-example")
+    picks = [s.select(replace(context, rng=np.random.default_rng(5)), 5) for s in (study, same)]
+    assert picks[0].tolist() == picks[1].tolist()
