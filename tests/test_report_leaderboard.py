@@ -153,10 +153,25 @@ def test_ties_share_a_rank_and_under_seeded_strategies_are_not_ranked(tmp_path):
     rows = [line.split(" | ")[:3] for line in top.splitlines() if line.startswith("| ")][2:]
     assert rows == [["| 1", "a", "3"], ["| 1", "b", "3"], ["| 3", "random", "3"],
                     ["| –", "lonely †", "1"]]
-    assert "† fewer seeds than the 3 of the others: listed, not ranked." in top
+    assert "† fewer seeds than the 3 of the others and fewer than 5: listed, not ranked." in top
     penalty = (tmp_path / "lb" / "toy" / "penalty.csv").read_text().splitlines()
     assert "blobs/mlp/b2,lonely,random," in penalty  # one common seed: not testable
     assert "blobs/mlp/b2,a,random,1" in penalty
+
+
+def test_strategies_with_fewer_but_enough_seeds_are_ranked_and_marked(tmp_path):
+    store = ResultStore(tmp_path / "results")
+    for seed in range(8):
+        store.save(make_record("random", seed, curve(0.5, seed), QUERIES))
+        if seed < 5:  # an expensive strategy the suite gives 5 seeds
+            store.save(make_record("costly", seed, curve(0.6, seed), QUERIES))
+        if seed < 4:
+            store.save(make_record("short", seed, curve(0.7, seed), QUERIES))
+    text = write_leaderboard(store, "toy", tmp_path / "lb", plots=False).read_text()
+    top = text.split("## blobs/mlp/b2")[1].split("##")[0]
+    rows = [line.split(" | ")[:3] for line in top.splitlines() if line.startswith("| ")][2:]
+    assert rows == [["| 1", "costly ‡", "5"], ["| 2", "random", "8"], ["| –", "short †", "4"]]
+    assert "‡ ranked on fewer seeds than the 8 of the others" in top
 
 
 def test_leaderboard_replaces_only_the_files_it_wrote(store, tmp_path):

@@ -30,6 +30,9 @@ REFERENCE = "random"
 """The strategy every other one is compared with."""
 RANK_DIGITS = 1
 """Mean AUBCs equal to this many decimals of a point are a tie and share a rank."""
+MIN_SEEDS_TO_RANK = 5
+"""A strategy with fewer seeds than the setting's most is still ranked with this many (suites
+give expensive strategies fewer seeds); with fewer it is listed, not ranked."""
 
 COLUMNS = ["strategy", "seeds", "ranked", "rank", "aubc", "aubc_low", "aubc_high",
            "vs_random", "vs_random_low", "vs_random_high", "vs_random_seeds", "better",
@@ -40,8 +43,8 @@ COLUMNS = ["strategy", "seeds", "ranked", "rank", "aubc", "aubc_low", "aubc_high
 def setting_table(board: Board, summary: pd.DataFrame, setting: str) -> pd.DataFrame:
     """One row per strategy of ``setting``, best first (AUBC and accuracies as fractions).
 
-    Strategies with fewer seeds than the setting's most are not ranked (``ranked`` False,
-    ``rank`` NaN) and come last; ranked ones whose mean AUBC agrees to ``RANK_DIGITS``
+    Strategies with fewer seeds than the setting's most and fewer than ``MIN_SEEDS_TO_RANK``
+    are not ranked (``ranked`` False, ``rank`` NaN) and come last; ranked ones whose mean AUBC agrees to ``RANK_DIGITS``
     decimals of a point share the better rank.
     """
     rounds = board.rounds[board.rounds["setting"] == setting]
@@ -59,7 +62,7 @@ def setting_table(board: Board, summary: pd.DataFrame, setting: str) -> pd.DataF
         final = last.loc[last["strategy"] == strategy, "accuracy"]
         seeds = int(aubc[strategy].notna().sum())
         rows.append({
-            **row, "strategy": strategy, "seeds": seeds, "ranked": seeds == most,
+            **row, "strategy": strategy, "seeds": seeds, "ranked": seeds == most or seeds >= MIN_SEEDS_TO_RANK,
             "final_accuracy": float(final.mean()),
             "final_accuracy_sd": float(final.std(ddof=1)) if len(final) > 1 else math.nan,
             "final_entropy": float(mine["final_entropy"].mean()),
