@@ -174,6 +174,18 @@ def test_strategies_with_fewer_but_enough_seeds_are_ranked_and_marked(tmp_path):
     assert "‡ ranked on fewer seeds than the 8 of the others" in top
 
 
+def test_details_name_the_dataset_and_model_options(tmp_path):
+    store = ResultStore(tmp_path / "results")
+    for seed in range(2):
+        record = make_record("random", seed, curve(0.5, seed), QUERIES)
+        spec = record.spec.model_copy(update={"model_options": {"variant": "study"},
+                                              "dataset_options": {"standardize": False}})
+        store.save(record.model_copy(update={"spec": spec, "run_id": spec.run_id}))
+    text = write_leaderboard(store, "toy", tmp_path / "lb", plots=False).read_text()
+    protocol = next(line for line in text.splitlines() if line.startswith("Protocol: "))
+    assert "dataset options standardize=False; model options variant=study; training " in protocol
+
+
 def test_leaderboard_replaces_only_the_files_it_wrote(store, tmp_path):
     pictures = tmp_path / "home"
     (pictures / "toy").mkdir(parents=True)

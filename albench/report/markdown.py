@@ -238,9 +238,14 @@ def _details(board: Board, setting: str, summary: pd.DataFrame, rows: pd.DataFra
     protocol = (f"suite version {fields['suite_version']}, dataset revision "
                 f"{fields['dataset_revision']}, {fields['initial_labeled']} initial labels, "
                 f"{fields['rounds']} rounds of {fields['batch_size']}, pool "
-                f"{fields['pool_size'] or 'all'}; training " + ", ".join(
-                    f"{k.split('.', 1)[1]}={v}" for k, v in sorted(fields.items())
-                    if k.startswith("training.")))
+                f"{fields['pool_size'] or 'all'}; " + "; ".join(
+                    f"{name} " + (", ".join(f"{k.split('.', 1)[1]}={v}" for k, v in
+                                            sorted(fields.items())
+                                            if k.startswith(f"{key}."))
+                                  or "defaults")
+                    for name, key in (("dataset options", "dataset_options"),
+                                      ("model options", "model_options"),
+                                      ("training", "training"))))
     lines += [f"Protocol: {md(protocol)}.", ""]
     if rounds.empty or rows is None:
         return lines + ["No complete runs.", ""]
