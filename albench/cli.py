@@ -309,8 +309,12 @@ def _record_source(results_dir: str):
                    "instead of writing files.")
 @click.option("--findings", is_flag=True,
               help="Also write <out>/README.md: the DAL study's findings checked against the "
-                   "records of the chosen suites.")
-def leaderboard_command(suites, results_dir, out_dir, as_csv, plots, as_json, findings):
+                   "records of the chosen suites (and their verdicts as <out>/findings.json).")
+@click.option("--baseline", type=click.Path(dir_okay=False, exists=True),
+              help="With --findings: an earlier findings.json; the report lists the verdicts "
+                   "that moved since.")
+def leaderboard_command(suites, results_dir, out_dir, as_csv, plots, as_json, findings,
+                        baseline):
     """Write leaderboards/<suite>.md and its plots from the stored runs."""
     from albench.report import aggregates, load_board, write_leaderboard
     from albench.results import RecordError, StoreError
@@ -334,16 +338,38 @@ def leaderboard_command(suites, results_dir, out_dir, as_csv, plots, as_json, fi
             path = write_leaderboard(store, suite, Path(out_dir), csv=as_csv, plots=plots)
             click.echo(f"leaderboard: {path}")
         if findings:
-            from albench.report.findings import load_comparisons, render_findings
-
-            report = Path(out_dir) / "README.md"
-            report.write_text(render_findings({s: load_board(store, s) for s in suites or stored},
-                                              load_comparisons(Path(out_dir) / "comparisons")),
-                              encoding="utf-8")
-            click.echo(f"findings: {report}")
+            _write_findings(store, suites or stored, Path(out_dir), baseline)
     except (RecordError, StoreError) as exc:
         _fail(str(exc))
     _warn_invalid(store)
+
+
+def _write_findings(store, suites, out_dir: Path, baseline: str | None) -> None:
+    from albench import __version__
+    from albench.report import load_board
+    from albench.report.findings import (
+        check_findings,
+        load_comparisons,
+        read_baseline,
+        render_findings,
+        verdicts_document,
+    )
+
+    try:
+        before = None if baseline is None else read_baseline(Path(baseline))
+    except ValueError as exc:
+        _fail(str(exc))
+    boards = {s: load_board(store, s) for s in suites}
+    comparisons = load_comparisons(out_dir / "comparisons")
+    report = out_dir / "README.md"
+    report.write_text(render_findings(boards, comparisons, before), encoding="utf-8")
+    found = check_findings(boards, comparisons)
+    description = (f"The verdicts of albench {__version__} on the records of "
+                   f"{', '.join(suites)}.")
+    (out_dir / "findings.json").write_text(
+        json.dumps(verdicts_document(found, description), indent=1, ensure_ascii=False) + "\n",
+        encoding="utf-8")
+    click.echo(f"findings: {report}")
 
 
 @main.command("merge")

@@ -42,12 +42,23 @@ def test_committed_markdown_matches_the_records(board, tmp_path):
 
 def test_committed_findings_report_matches_the_records():
     from albench.report import load_board
-    from albench.report.findings import load_comparisons, render_findings
+    from albench.report.findings import (
+        check_findings,
+        load_comparisons,
+        read_baseline,
+        render_findings,
+    )
 
     folder = RecordFolder(RESULTS)
     suites = sorted({record.spec.suite for record in folder.records()})
-    expected = render_findings({suite: load_board(folder, suite) for suite in suites},
-                               load_comparisons(LEADERBOARDS / "comparisons"))
-    assert (LEADERBOARDS / "README.md").read_text() == expected, (
-        "leaderboards/README.md is out of date: run `albench leaderboard --results "
-        "leaderboards/results --out leaderboards --csv --findings`")
+    boards = {suite: load_board(folder, suite) for suite in suites}
+    comparisons = load_comparisons(LEADERBOARDS / "comparisons")
+    expected = render_findings(boards, comparisons,
+                               read_baseline(LEADERBOARDS / "findings-v1.json"))
+    fix = ("run `albench leaderboard --results leaderboards/results --out leaderboards --csv "
+           "--findings --baseline leaderboards/findings-v1.json`")
+    assert (LEADERBOARDS / "README.md").read_text() == expected, f"README.md is stale: {fix}"
+    committed = json.loads((LEADERBOARDS / "findings.json").read_text())
+    assert [(v["setting"], v["subject"], v["verdict"]) for v in committed["verdicts"]] == [
+        (c.setting, c.subject, c.verdict) for f in check_findings(boards, comparisons)
+        for c in f.checks], f"findings.json is stale: {fix}"
