@@ -61,9 +61,25 @@ def _device(ctx, param, value):
     import torch
 
     try:
-        torch.device(value)
+        device = torch.device(value)
     except RuntimeError:
         raise click.BadParameter(f"must be auto, cpu, cuda or cuda:N, got {value!r}") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise click.BadParameter(f"{value}: torch sees no CUDA GPU on this machine; use "
+                                     f"--device cpu (or auto)")
+        if device.index is not None and device.index >= count:
+            raise click.BadParameter(f"{value}: torch sees {count} GPU(s), cuda:0 to "
+                                     f"cuda:{count - 1}")
+    return value
+
+
+def _data_dir(ctx, param, value):
+    if value is not None and not Path(value).is_dir():
+        raise click.BadParameter(f"{value} is not a directory; create it (mkdir -p {value}) "
+                                 f"to download datasets into it, or name the folder that holds "
+                                 f"them")
     return value
 
 
@@ -79,6 +95,9 @@ def main() -> None:
 @click.option("-s", "--strategy", "strategies", multiple=True, help="A strategy to run (repeat).")
 @click.option("--suite", default="quick", show_default=True,
               help="A built-in suite name or a path to a suite .toml file.")
+@click.option("-o", "--option", "strategy_options", multiple=True, metavar="STRATEGY.KEY=VALUE",
+              help="A strategy option over the suite's (repeat); VALUE is read as TOML, "
+                   "e.g. -o dal.sub_batches=20. Runs with other options get their own ids.")
 @click.option("--seeds", help="Override the suite's seeds, e.g. 0,1,2 or 0-4.")
 @click.option("--results", "results_dir", default="results", show_default=True,
               type=click.Path(file_okay=False), help="Results directory (SQLite store).")
@@ -96,17 +115,23 @@ def main() -> None:
                    "deterministic algorithms); recorded in every round.")
 @click.option("--query-timeout", type=click.FloatRange(min=0, min_open=True), callback=_finite,
               help="Seconds a strategy may spend on one query before its run fails.")
-@click.option("--data-dir", type=click.Path(file_okay=False),
-              help="Where datasets are found or downloaded (sets ALBENCH_DATA_DIR).")
+@click.option("--data-dir", type=click.Path(file_okay=False), callback=_data_dir,
+              help="An existing folder where datasets are found or downloaded (sets "
+                   "ALBENCH_DATA_DIR).")
 @click.option("--leaderboard/--no-leaderboard", default=True, show_default=True,
               help="Regenerate the suite's leaderboard afterwards (needs albench.report).")
 @click.option("--leaderboards", "leaderboards_dir", default="leaderboards", show_default=True,
               type=click.Path(file_okay=False), help="Where leaderboards are written.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def run(all_strategies, strategies, suite, seeds, results_dir, force, executor, workers,
-        device, threads, deterministic, data_dir, query_timeout, leaderboard,
+def run(all_strategies, strategies, strategy_options, suite, seeds, results_dir, force,
+        executor, workers, device, threads, deterministic, data_dir, query_timeout, leaderboard,
         leaderboards_dir, quiet):
-    """Run (or resume) a suite for the chosen strategies."""
+    """Run (or resume) a suite for the chosen strategies.
+
+    Strategy options, names, the device, the data folder and every dataset are checked
+    before the first run; when a check fails nothing is written.
+    """
+    from albench.preflight import PreflightError, check_datasets, check_strategies
     from albench.results import ResultStore, StoreError
     from albench.runner import run_specs
     from albench.spec import SuiteError, load_suite
@@ -132,15 +157,21 @@ def run(all_strategies, strategies, suite, seeds, results_dir, force, executor, 
     else:
         names = list(suite_obj.strategies)
     try:
-        for kind, name in [("strategies", n) for n in names] + [
-                (k, getattr(s, k[:-1])) for s in suite_obj.settings for k in ("datasets",
-                                                                              "models")]:
-            plugins.get(kind, name)
+        names = [plugins.get("strategies", name).name for name in names]
+        suite_obj = suite_obj.model_copy(update={
+            "settings": [setting.model_copy(update={
+                "dataset": plugins.get("datasets", setting.dataset).name,
+                "model": plugins.get("models", setting.model).name})
+                for setting in suite_obj.settings],
+            "strategy_options": _with_options(suite_obj.strategy_options, strategy_options,
+                                              names, plugins)})
         options = {"workers": workers} if workers else {}
         executor_obj = plugins.get("executors", executor).factory(**options)
-    except (UnknownNameError, TypeError) as exc:
+        check_strategies(plugins, suite_obj.strategy_options, names)
+        specs = suite_obj.run_specs(names, _parse_seeds(seeds))
+        check_datasets(specs, plugins)
+    except (UnknownNameError, TypeError, PreflightError) as exc:
         _fail(str(exc))
-    specs = suite_obj.run_specs(names, _parse_seeds(seeds))
     try:
         store = ResultStore(results_dir)
     except StoreError as exc:
@@ -163,12 +194,30 @@ def run(all_strategies, strategies, suite, seeds, results_dir, force, executor, 
     click.echo(f"{len(summary.completed)} completed, {len(summary.skipped)} already complete, "
                f"{len(summary.busy)} busy in another process, {len(summary.failed)} failed",
                err=True)
-    if leaderboard:
+    if leaderboard and (summary.completed or summary.skipped):
         _write_leaderboard(store, suite_obj.name, Path(leaderboards_dir))
+    elif leaderboard:
+        click.echo("no run completed, so no leaderboard was written", err=True)
     if summary.failed:
         for run_id, error in summary.failed.items():
             click.echo(f"failed {run_id}: {error}", err=True)
         sys.exit(1)
+
+
+def _with_options(suite_options: dict, overrides: tuple[str, ...], names: list[str],
+                  plugins) -> dict:
+    """The suite's ``[strategy_options]`` with each ``-o STRATEGY.KEY=VALUE`` set over them."""
+    from albench.preflight import PreflightError, parse_option
+
+    merged = {name: dict(values) for name, values in suite_options.items()}
+    for text in overrides:
+        strategy, key, value = parse_option(text)
+        strategy = plugins.get("strategies", strategy).name
+        if strategy not in names:
+            raise PreflightError(f"-o {text}: {strategy} is not one of the strategies run "
+                                 f"({', '.join(names)}); add -s {strategy}")
+        merged.setdefault(strategy, {})[key] = value
+    return merged
 
 
 def _interrupt(signum, frame) -> None:
