@@ -83,7 +83,19 @@ def _data_dir(ctx, param, value):
     return value
 
 
-@click.group()
+class _FullHelpGroup(click.Group):
+    """A group whose command list shows each command's whole summary, wrapped, not cut."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, command.get_short_help_str(limit=10_000))
+                for name in self.list_commands(ctx)
+                if (command := self.get_command(ctx, name)) is not None and not command.hidden]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=_FullHelpGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="albench")
 def main() -> None:
     """albench: a plugin-based benchmark suite for deep active learning."""
@@ -305,12 +317,24 @@ def new_plugin_command(name, kind, directory):
 @main.command("list")
 @click.argument("kind", required=False,
                 type=click.Choice([*KINDS, "suites"]))
-def list_command(kind):
+@click.option("--json", "as_json", is_flag=True,
+              help="Machine-readable output: {kind: [{name, description, plugin}]}.")
+def list_command(kind, as_json):
     """Datasets, models, strategies, executors and suites that can be used."""
     from albench.spec import builtin_suites, load_suite
 
     plugins = get_plugins()
-    for k in [kind] if kind else [*KINDS, "suites"]:
+    kinds = [kind] if kind else [*KINDS, "suites"]
+    if as_json:
+        click.echo(json.dumps({k: [{"name": name, "description": load_suite(name).description,
+                                    "plugin": "albench"} for name in builtin_suites()]
+                               if k == "suites" else
+                               [{"name": item.name, "description": item.description,
+                                 "plugin": item.plugin}
+                                for _, item in sorted(plugins.registry[k].items())]
+                               for k in kinds}, indent=2))
+        return
+    for k in kinds:
         click.echo(f"{k}:")
         if k == "suites":
             for name in builtin_suites():
