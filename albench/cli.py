@@ -196,12 +196,13 @@ def run(all_strategies, strategies, strategy_options, suite, seeds, results_dir,
     try:
         summary = run_specs(specs, store, executor_obj, force=force, device=device,
                             progress=not quiet, query_timeout=query_timeout, threads=threads,
-                            deterministic=deterministic)
+                            deterministic=deterministic,
+                            lines=not quiet and not sys.stderr.isatty())
     except StoreError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
-        click.echo("interrupted: every finished round is stored; run the same command again "
-                   "to resume", err=True)
+        click.echo(f"interrupted: {_kept(store, specs)}\nresume with: {_resume_command()}",
+                   err=True)
         sys.exit(130)
     click.echo(f"{len(summary.completed)} completed, {len(summary.skipped)} already complete, "
                f"{len(summary.busy)} busy in another process, {len(summary.failed)} failed",
@@ -230,6 +231,22 @@ def _with_options(suite_options: dict, overrides: tuple[str, ...], names: list[s
                                  f"({', '.join(names)}); add -s {strategy}")
         merged.setdefault(strategy, {})[key] = value
     return merged
+
+
+def _kept(store, specs) -> str:
+    """What the store holds of ``specs``: complete runs, and rounds of unfinished ones."""
+    records = [r for spec in specs if (r := store.get(spec.run_id)) is not None]
+    complete = sum(r.status == "complete" for r in records)
+    partial = [r for r in records if r.status != "complete" and r.rounds]
+    return (f"{complete} of {len(specs)} runs complete and {sum(len(r.rounds) for r in partial)}"
+            f" rounds of {len(partial)} unfinished run(s) are kept in {store.path}")
+
+
+def _resume_command() -> str:
+    """This command line as typed, less ``--force`` (which would recompute the kept runs)."""
+    import shlex
+
+    return shlex.join(["albench", *(a for a in sys.argv[1:] if a != "--force")])
 
 
 def _interrupt(signum, frame) -> None:
