@@ -32,9 +32,9 @@ def pytest_ignore_collect(collection_path: Path, config):
 
 def pytest_report_header(config):
     if MISSING:
-        return [f"skipped the tests of plugins that are not installed: "
-                f"{', '.join(folder.name for folder in MISSING)} "
-                f"(pip install -e plugins/NAME to run them)"]
+        names = ", ".join(folder.name for folder in MISSING)
+        note = f"skipped the tests of plugins that are not installed: {names}"
+        return [note + " (pip install -e plugins/NAME to run them)"]
     return None
 
 

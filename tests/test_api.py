@@ -53,7 +53,7 @@ def test_bad_options_fail_before_anything_is_written(tiny_suite, tmp_path):
 
 @pytest.mark.slow
 def test_the_documented_example_runs(tmp_path, monkeypatch):
-    code = re.findall(r"```python\n(.*?)```", DOC.read_text(), re.S)[-1]
+    code = re.findall(r"```python\n(.*?)```", DOC.read_text(), re.DOTALL)[-1]
     monkeypatch.chdir(tmp_path)
-    exec(compile(code, str(DOC), "exec"), {})
+    exec(compile(code, str(DOC), "exec"), {})  # noqa: S102 -- the documented example
     assert (tmp_path / "my-results" / "albench.sqlite").is_file()

@@ -162,3 +162,23 @@ def test_an_unknown_suite_writes_nothing(tmp_path):
     result = _run(tmp_path, "-s", "random", "--suite", "quik")
     assert result.exit_code != 0 and "did you mean 'quick'" in result.output
     assert _nothing_written(tmp_path)
+
+
+class Broken:
+    def select(self, context, budget):
+        raise RuntimeError("broken on purpose")
+
+
+class RegistersBroken:
+    @hookimpl
+    def albench_register_strategies(self, register):
+        register("broken", Broken)
+
+
+def test_no_leaderboard_is_written_when_no_run_completed(tmp_path, monkeypatch):
+    plugins = Plugins(extra_plugins=(("broken-plugin", RegistersBroken()),), entry_points=False)
+    monkeypatch.setattr(albench.plugins, "_default", plugins)
+    result = _run(tmp_path, "-s", "broken", "--suite", _suite(tmp_path))
+    assert result.exit_code == 1 and "broken on purpose" in result.output
+    assert "no run completed, so no leaderboard was written" in result.output
+    assert not (tmp_path / "boards").exists()
