@@ -52,7 +52,7 @@ def run(suite: str | Path = "quick", strategies: Iterable[Any] = ("random",),
 
 def _run(plugins, suite, names, seeds, results, strategy_options, device, threads, force,
          progress):
-    from albench.preflight import check_datasets, check_strategies
+    from albench.preflight import check_datasets, check_strategies, with_options
     from albench.report.aggregate import rounds_table, strategy_labels
     from albench.results import ResultStore
     from albench.runner import run_specs
@@ -60,10 +60,10 @@ def _run(plugins, suite, names, seeds, results, strategy_options, device, thread
 
     suite_obj = load_suite(suite)
     names = [plugins.get("strategies", name).name for name in names]
-    options = {name: dict(values) for name, values in suite_obj.strategy_options.items()}
-    for name, values in strategy_options.items():
-        options.setdefault(plugins.get("strategies", name).name, {}).update(values)
-    suite_obj = suite_obj.model_copy(update={"strategy_options": options})
+    overrides = [(name, key, value) for name, values in strategy_options.items()
+                 for key, value in values.items()]
+    suite_obj = suite_obj.model_copy(update={"strategy_options": with_options(
+        suite_obj.strategy_options, overrides, names, plugins)})
     check_strategies(plugins, suite_obj.strategy_options, names)
     specs = suite_obj.run_specs(names, None if seeds is None else list(seeds))
     check_datasets(specs, plugins)

@@ -143,7 +143,13 @@ def run(all_strategies, strategies, strategy_options, suite, seeds, results_dir,
     Strategy options, names, the device, the data folder and every dataset are checked
     before the first run; when a check fails nothing is written.
     """
-    from albench.preflight import PreflightError, check_datasets, check_strategies
+    from albench.preflight import (
+        PreflightError,
+        check_datasets,
+        check_strategies,
+        parse_option,
+        with_options,
+    )
     from albench.results import ResultStore, StoreError
     from albench.runner import run_specs
     from albench.spec import SuiteError, load_suite
@@ -175,8 +181,9 @@ def run(all_strategies, strategies, strategy_options, suite, seeds, results_dir,
                 "dataset": plugins.get("datasets", setting.dataset).name,
                 "model": plugins.get("models", setting.model).name})
                 for setting in suite_obj.settings],
-            "strategy_options": _with_options(suite_obj.strategy_options, strategy_options,
-                                              names, plugins)})
+            "strategy_options": with_options(suite_obj.strategy_options,
+                                             [parse_option(text) for text in strategy_options],
+                                             names, plugins)})
         options = {"workers": workers} if workers else {}
         executor_obj = plugins.get("executors", executor).factory(**options)
         check_strategies(plugins, suite_obj.strategy_options, names)
@@ -215,22 +222,6 @@ def run(all_strategies, strategies, strategy_options, suite, seeds, results_dir,
         for run_id, error in summary.failed.items():
             click.echo(f"failed {run_id}: {error}", err=True)
         sys.exit(1)
-
-
-def _with_options(suite_options: dict, overrides: tuple[str, ...], names: list[str],
-                  plugins) -> dict:
-    """The suite's ``[strategy_options]`` with each ``-o STRATEGY.KEY=VALUE`` set over them."""
-    from albench.preflight import PreflightError, parse_option
-
-    merged = {name: dict(values) for name, values in suite_options.items()}
-    for text in overrides:
-        strategy, key, value = parse_option(text)
-        strategy = plugins.get("strategies", strategy).name
-        if strategy not in names:
-            raise PreflightError(f"-o {text}: {strategy} is not one of the strategies run "
-                                 f"({', '.join(names)}); add -s {strategy}")
-        merged.setdefault(strategy, {})[key] = value
-    return merged
 
 
 def _kept(store, specs) -> str:

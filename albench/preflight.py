@@ -29,6 +29,21 @@ def parse_option(text: str) -> tuple[str, str, Any]:
     return strategy.strip(), key.strip(), value
 
 
+def with_options(suite_options: dict[str, dict[str, Any]],
+                 overrides: list[tuple[str, str, Any]], names: list[str],
+                 plugins: Plugins) -> dict[str, dict[str, Any]]:
+    """The suite's ``[strategy_options]`` with each ``(strategy, key, value)`` set over them."""
+    merged = {name: dict(values) for name, values in suite_options.items()}
+    for strategy, key, value in overrides:
+        strategy = plugins.get("strategies", strategy).name
+        if strategy not in names:
+            raise PreflightError(f"an option is given for {strategy} ({key} = {value!r}), "
+                                 f"which is not one of the strategies run ({', '.join(names)});"
+                                 f" add it (-s {strategy})")
+        merged.setdefault(strategy, {})[key] = value
+    return merged
+
+
 def accepted_options(factory) -> list[str] | None:
     """The keyword options ``factory`` takes, or None when it takes any (``**options``)."""
     try:

@@ -92,7 +92,7 @@ def test_a_bad_option_value_on_the_command_line_fails_before_any_run(tmp_path, w
 
 def test_an_option_for_a_strategy_not_run_is_refused(tmp_path, with_stride):
     result = _run(tmp_path, "-s", "random", "--suite", _suite(tmp_path), "-o", "stride.step=2")
-    assert result.exit_code != 0 and "add -s stride" in result.output
+    assert result.exit_code != 0 and "add it (-s stride)" in result.output
     assert _nothing_written(tmp_path)
 
 
