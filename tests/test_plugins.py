@@ -179,6 +179,17 @@ def test_an_unknown_name_names_the_plugins_that_failed_to_load(fake_dists):
             "'albench_no_such_module'") in str(error.value)
 
 
+def test_run_names_the_plugin_that_failed_to_load_when_a_strategy_is_missing(fake_dists,
+                                                                              tmp_path):
+    result = CliRunner().invoke(main, ["run", "-s", "broken-strategy", "--results",
+                                       str(tmp_path / "results")])
+    assert result.exit_code != 0
+    assert "unknown strategy 'broken-strategy'" in result.output
+    assert ("Plugins that failed to load, which may register it: plugin fakebroken "
+            "(albench-fake): ModuleNotFoundError") in result.output
+    assert not (tmp_path / "results").exists()
+
+
 # --- entry points, through fake installed distributions -------------------------------------
 
 def _install(root, dist, entry_points):
