@@ -18,11 +18,11 @@ def folded_match(name: str, candidates: Iterable[str]) -> str | None:
 
 
 def did_you_mean(name: str, candidates: Iterable[str], limit: int = 3) -> str:
-    """``"; did you mean 'a' or 'b'?"`` for the closest candidates, or ``""`` when none is close."""
+    """``" (did you mean 'a' or 'b'?)"`` for the closest candidates, ``""`` when none is close."""
     by_fold = {fold(c): c for c in candidates}
     close = difflib.get_close_matches(fold(name), list(by_fold), n=limit, cutoff=0.6)
     if not close:
         return ""
     quoted = [repr(by_fold[c]) for c in close]
-    return "; did you mean " + (" or ".join(quoted) if len(quoted) <= 2
-                                else f"{', '.join(quoted[:-1])} or {quoted[-1]}") + "?"
+    return " (did you mean " + (" or ".join(quoted) if len(quoted) <= 2
+                                 else f"{', '.join(quoted[:-1])} or {quoted[-1]}") + "?)"

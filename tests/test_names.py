@@ -11,6 +11,6 @@ def test_case_and_underscores_are_folded():
 
 
 def test_only_close_names_are_suggested():
-    assert did_you_mean("entropi", NAMES) == "; did you mean 'entropy'?"
+    assert did_you_mean("entropi", NAMES) == " (did you mean 'entropy'?)"
     assert did_you_mean("zzz", NAMES) == ""
     assert "random" not in did_you_mean("least_confidenc", NAMES)

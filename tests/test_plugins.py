@@ -160,7 +160,7 @@ def test_an_unknown_name_suggests_only_the_closest_names():
     plugins = Plugins(extra_plugins=(("kit", Everything()),), entry_points=False)
     with pytest.raises(UnknownNameError) as error:
         plugins.get("strategies", "entropi")
-    assert "unknown strategy 'entropi'; did you mean 'entropy'?" in str(error.value)
+    assert "unknown strategy 'entropi' (did you mean 'entropy'?)" in str(error.value)
     assert "random" not in str(error.value) and "mix:" not in str(error.value)
     assert "albench list strategies" in str(error.value)
 
