@@ -169,6 +169,7 @@ def study_uncertainty_picks(probs: np.ndarray, amount: int, rule: str) -> set[in
 
 @pytest.mark.parametrize("rule", ["least-confidence", "entropy"])
 def test_uncertainty_rules_pick_what_the_study_picks(rule):
+    pytest.importorskip("albench_bald", reason="the albench-bald plugin is not installed")
     from albench_bald.scores import bayesian_entropy, bayesian_least_confidence
 
     from albench.builtin.strategies import entropy, least_confidence, top_k
