@@ -64,14 +64,15 @@ def check_strategies(plugins: Plugins, options: dict[str, dict[str, Any]],
         chosen = options.get(name, {})
         try:
             item.factory(**chosen)
-        except (TypeError, ValueError) as exc:
-            accepted = accepted_options(item.factory)
+        except Exception as exc:  # noqa: BLE001 -- whatever a factory raises stops every run
+            accepted = accepted_options(item.factory) if isinstance(exc, TypeError) else None
             known = ("" if accepted is None
                      else f"; it accepts {', '.join(accepted) or 'no options'}")
             raise PreflightError(
                 f"strategy {name!r} (plugin {item.plugin}) rejects the options "
-                f"{json.dumps(chosen, sort_keys=True)}: {exc}{known}. Fix them in the suite's "
-                f"[strategy_options] or in -o {name}.KEY=VALUE") from None
+                f"{json.dumps(chosen, sort_keys=True)}: {type(exc).__name__}: {exc}{known}. "
+                f"Fix them in the suite's [strategy_options] or in -o {name}.KEY=VALUE"
+            ) from None
 
 
 def check_datasets(specs: list[RunSpec], plugins: Plugins) -> None:
