@@ -20,9 +20,10 @@ def run(suite: str | Path = "quick", strategies: Iterable[Any] = ("random",),
         threads: int | None = None, force: bool = False, progress: bool = True):
     """Run (or resume) ``strategies`` on ``suite`` and return the per-round table.
 
-    ``strategies`` holds registered names and strategy objects defined inline (anything with
-    ``select(context, budget)``; its ``name`` attribute, else its class name in lower case,
-    names it in the store). ``strategy_options`` are set over the suite's. Everything runs
+    ``strategies`` holds registered names and strategies defined inline: objects with
+    ``select(context, budget)``, or classes of them (built afresh for each run, with their
+    ``strategy_options``); the ``name`` attribute, else the class name in lower case, names
+    it in the store. ``strategy_options`` are set over the suite's. Everything runs
     in this process; the runs are stored in ``results`` like ``albench run``'s, so finished
     runs are skipped unless ``force``. Returns a pandas DataFrame with one row per round
     (setting, strategy, seed, run_id, round, labeled, accuracy, timings, ...).
@@ -35,7 +36,8 @@ def run(suite: str | Path = "quick", strategies: Iterable[Any] = ("random",),
         if isinstance(item, str):
             names.append(item)
             continue
-        name = getattr(item, "name", None) or type(item).__name__.lower()
+        cls = item if isinstance(item, type) else type(item)
+        name = getattr(item, "name", None) or cls.__name__.lower()
         if not callable(getattr(item, "select", None)):
             raise TypeError(f"strategy {item!r} has no select(context, budget) method")
         if name in get_plugins().registry["strategies"] or name in inline:
@@ -81,7 +83,8 @@ def _run(plugins, suite, names, seeds, results, strategy_options, device, thread
 
 
 class _InlineStrategies:
-    """Registers strategy objects given to :func:`run`; each factory returns its object."""
+    """Registers the strategies given to :func:`run`: a class is its own factory, an object's
+    factory returns it."""
 
     def __init__(self, strategies: dict[str, Any]):
         self.strategies = strategies
@@ -89,7 +92,8 @@ class _InlineStrategies:
     @hookimpl
     def albench_register_strategies(self, register):
         for name, strategy in self.strategies.items():
-            register(name, _returns(strategy), "defined inline (albench.run)")
+            factory = strategy if isinstance(strategy, type) else _returns(strategy)
+            register(name, factory, "defined inline (albench.run)")
 
 
 def _returns(strategy):

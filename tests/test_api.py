@@ -9,6 +9,7 @@ import pytest
 import albench
 import albench.plugins
 from albench.preflight import PreflightError
+from albench.results import ResultStore
 
 DOC = Path(__file__).parents[1] / "docs" / "python-api.md"
 
@@ -34,6 +35,28 @@ def test_inline_strategies_run_beside_registered_ones_and_return_the_round_table
     again = albench.run(suite=tiny_suite, strategies=["random", Highest()], seeds=[0],
                         results=tmp_path / "results", progress=False, device="cpu")
     assert again.equals(table)
+
+
+class Every:
+    """Every ``step``-th unlabelled example: a class, built for each run with its options."""
+
+    def __init__(self, step: int = 1):
+        self.step = step
+
+    def select(self, context, budget):
+        return context.unlabeled_idx[::self.step][:budget]
+
+
+def test_an_inline_class_is_built_with_its_options_and_unknown_ones_are_refused(tiny_suite,
+                                                                                tmp_path):
+    table = albench.run(suite=tiny_suite, strategies=[Every], seeds=[0], results=tmp_path / "r",
+                        strategy_options={"every": {"step": 3}}, progress=False, device="cpu")
+    assert set(table["strategy"]) == {"every"} and len(table) == 4
+    (record,) = ResultStore(tmp_path / "r").records()
+    assert record.spec.strategy_options == {"step": 3}
+    with pytest.raises(PreflightError, match="it accepts step"):
+        albench.run(suite=tiny_suite, strategies=[Every], results=tmp_path / "r2",
+                    strategy_options={"every": {"stpe": 3}})
 
 
 def test_an_inline_strategy_may_not_take_a_registered_name(tiny_suite, tmp_path):
