@@ -404,8 +404,10 @@ def leaderboard_command(suites, results_dir, out_dir, as_csv, plots, as_json, fi
             _fail(f"no runs stored in {where}")
         missing = [s for s in suites if s not in stored]
         if missing:
-            _fail(f"no runs of suite {', '.join(map(repr, missing))} in {where}; "
-                  f"stored suites: {', '.join(stored)}")
+            from albench.names import did_you_mean
+
+            _fail(f"no runs of suite {', '.join(map(repr, missing))} in {where}"
+                  f"{did_you_mean(missing[0], stored)}; stored suites: {', '.join(stored)}")
         if as_json:
             document = {"suites": [aggregates(load_board(store, suite))
                                    for suite in suites or stored]}

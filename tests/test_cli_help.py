@@ -31,3 +31,4 @@ def test_list_json_gives_names_descriptions_and_plugins():
     assert "quick" in [item["name"] for item in listing["suites"]]
     assert list(json.loads(CliRunner().invoke(main, ["list", "models", "--json"]).output)) == \
         ["models"]
+
