@@ -10,7 +10,7 @@ from typing import ClassVar, Literal
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
 from torch import nn
 
 from albench.types import Dataset
@@ -61,6 +61,41 @@ class TrainingConfig(BaseModel):
     min_steps: int = Field(0, ge=0)
     """Train at least this many optimizer steps: epochs are added beyond ``epochs`` until
     they are reached, and early stopping waits for them (0: ``epochs`` alone decides)."""
+
+    # Optimizer and learning-rate schedule options of published protocols (issue 27). While
+    # at their defaults they are left out of the JSON form, so every stored record keeps its
+    # canonical text and its run id.
+    omitted_at_default: ClassVar[tuple[str, ...]] = ("momentum", "nesterov", "lr_schedule",
+                                                     "lr_step_epochs", "lr_gamma")
+    momentum: float = Field(0.9, ge=0, lt=1, allow_inf_nan=False)
+    """SGD's momentum (DeepAL's Fashion-MNIST setting uses 0.5); only with ``sgd``."""
+    nesterov: bool = False
+    """Nesterov momentum for SGD."""
+    lr_schedule: Literal["constant", "step", "cosine"] = "constant"
+    """``step``: multiply ``lr`` by ``lr_gamma`` every ``lr_step_epochs`` epochs; ``cosine``:
+    anneal it to 0 over the epochs trained at most (stepped once per epoch)."""
+    lr_step_epochs: int = Field(30, ge=1)
+    lr_gamma: float = Field(0.1, gt=0, le=1, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _optimizer_options_fit_the_optimizer(self):
+        if self.optimizer != "sgd" and (self.momentum != 0.9 or self.nesterov):
+            raise ValueError("momentum and nesterov apply to optimizer 'sgd' only; set "
+                             "optimizer = \"sgd\" or remove them")
+        if self.nesterov and self.momentum == 0:
+            raise ValueError("nesterov needs a momentum above 0")
+        if self.lr_schedule != "step" and (self.lr_step_epochs != 30 or self.lr_gamma != 0.1):
+            raise ValueError("lr_step_epochs and lr_gamma apply to lr_schedule 'step' only; "
+                             "set lr_schedule = \"step\" or remove them")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _omit_defaults(self, handler):
+        data = handler(self)
+        for name in self.omitted_at_default:
+            if getattr(self, name) == type(self).model_fields[name].default:
+                data.pop(name, None)
+        return data
 
 
 @dataclass
@@ -162,11 +197,12 @@ class Trainer:
         y_all = torch.as_tensor(y, device=self.device)
         model = self.new_model(seed)
         optimizer = self._optimizer(model)
+        max_epochs, min_epochs = epoch_bounds(cfg, len(train))
+        scheduler = self._scheduler(optimizer, max_epochs)
         loss_fn = nn.CrossEntropyLoss()
         generator = torch.Generator().manual_seed(seed)
         best_state, best_key, since_best, epochs_run = None, None, 0, 0
         train_t = torch.as_tensor(train)
-        max_epochs, min_epochs = epoch_bounds(cfg, len(train_t))
         with torch.random.fork_rng(devices=self._rng_devices()):
             torch.manual_seed(seed)
             for epoch in range(max_epochs):
@@ -181,6 +217,8 @@ class Trainer:
                     loss = loss_fn(model(x_all[batch]), y_all[batch])
                     loss.backward()
                     optimizer.step()
+                if scheduler is not None:
+                    scheduler.step()
                 if n_val == 0:
                     continue
                 key = self._val_key(model, x_all, y_all, val)
@@ -221,7 +259,17 @@ class Trainer:
             ]
         if cfg.optimizer == "adam":
             return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum,
+                               nesterov=cfg.nesterov, weight_decay=cfg.weight_decay)
+
+    def _scheduler(self, optimizer: torch.optim.Optimizer, epochs: int):
+        """The learning-rate schedule, stepped once per epoch (None: a constant rate)."""
+        cfg = self.config
+        if cfg.lr_schedule == "step":
+            return torch.optim.lr_scheduler.StepLR(optimizer, cfg.lr_step_epochs, cfg.lr_gamma)
+        if cfg.lr_schedule == "cosine":
+            return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs)
+        return None
 
     def _rng_devices(self) -> list:
         return [self.device] if self.device.type == "cuda" else []
