@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from albench.builtin.strategies import top_k
 from albench.loop import (
     SelectionError,
     fit_round,
@@ -31,6 +30,7 @@ from albench.loop import (
 )
 from albench.plugins import Plugins
 from albench.results import ResultStore, RunRecord
+from albench.scoring import top_k
 
 if TYPE_CHECKING:
     from torch import nn

@@ -64,7 +64,7 @@ def query_context(dataset: Dataset, trainer: Trainer, model: nn.Module, labeled:
         dataset=view, model=model, labeled_idx=read_only(labeled),
         unlabeled_idx=read_only(np.flatnonzero(~mask)),
         labeled_labels=read_only(dataset.y_pool[labeled]), rng=rng,
-        trainer=Trainer(view, trainer.model_factory, trainer.config, trainer.device,
+        _trainer=Trainer(view, trainer.model_factory, trainer.config, trainer.device,
                         trainer.model_options),
         round=round_,
     )

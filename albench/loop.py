@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from albench import reproducibility
+from albench.devices import pick_device
 from albench.guard import changed_parts, owned_fingerprints, query_context
 from albench.plugins import Plugins
 from albench.results import PluginRef, RoundRecord, RunRecord, now
 from albench.round_zero import RoundZero, RoundZeroError
 from albench.spec import RunSpec
-from albench.training import FitResult, Trainer, pick_device
+from albench.training import FitResult, Trainer
 from albench.types import Dataset, QueryContext
 
 if TYPE_CHECKING:

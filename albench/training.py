@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import copy
+import multiprocessing
+import pickle
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
 from typing import ClassVar, Literal
 
 import numpy as np
@@ -13,15 +16,9 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import nn
 
+from albench.devices import inference_batch_size, pick_device  # noqa: F401 (executors)
+from albench.mc_dropout import ConsistentMCDropout, chunk_size
 from albench.types import Dataset
-
-INFERENCE_BATCH = 4096
-CPU_INFERENCE_BATCH = 128  # LeNet on one CPU thread: ~2x the images/s of 1024 (activations stay in cache)
-
-
-def inference_batch_size(device: torch.device) -> int:
-    """Examples per forward pass over a pool: large on a GPU, cache-sized on a CPU."""
-    return INFERENCE_BATCH if device.type == "cuda" else CPU_INFERENCE_BATCH
 
 
 class TrainingConfig(BaseModel):
@@ -101,13 +98,6 @@ def epoch_bounds(config: TrainingConfig, n_train: int) -> tuple[int, int]:
     return max(config.epochs, needed), needed
 
 
-def pick_device(requested: str = "auto") -> torch.device:
-    """CUDA when present (or requested), else the CPU."""
-    if requested == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(requested)
-
-
 def l2_kernel_names(model: nn.Module) -> set[str]:
     """Names of the parameters ``l2_kernels`` applies to: the weights of every convolution
     and linear layer except the model's ``head``."""
@@ -132,6 +122,11 @@ class Trainer:
         self.model_options = dict(model_options or {})
         self.config = config
         self.device = torch.device(device)
+
+    @property
+    def inference_batch_size(self) -> int:
+        """Examples per forward pass over a pool on this trainer's device."""
+        return inference_batch_size(self.device)
 
     def new_model(self, seed: int) -> nn.Module:
         """A freshly initialised model; weights depend on ``seed`` alone.
@@ -198,6 +193,37 @@ class Trainer:
         return FitResult(model, None if best_key is None else best_key[0], epochs_run,
                          time.perf_counter() - start)
 
+    def fit_models(self, x_raw: np.ndarray, y: np.ndarray, seeds: list[int], parallel: int = 1,
+                   strategy: str = "ensemble") -> list[nn.Module]:
+        """One model per seed, each trained by :meth:`fit` on ``x_raw, y``.
+
+        With ``parallel`` > 1 the models train in spawned worker processes, each with an equal
+        share of torch's threads; a model's weights depend on its seed alone either way.
+        """
+        workers = min(parallel, len(seeds))
+        if workers <= 1:
+            return [self.fit(x_raw, y, seed=seed).model for seed in seeds]
+        dataset = self.dataset
+        small = Trainer(replace(dataset, x_pool=x_raw, y_pool=y, x_test=x_raw[:0], y_test=y[:0],
+                                revision=f"{dataset.revision}/labelled"),
+                        self.model_factory, self.config, self.device, self.model_options)
+        try:
+            pickle.dumps(small.model_factory)
+        except (pickle.PicklingError, AttributeError, TypeError) as exc:
+            raise ValueError(f"{strategy}: parallel training sends the model factory to worker "
+                             f"processes, but it cannot be pickled ({exc}); use parallel=1"
+                             ) from exc
+        threads = max(1, torch.get_num_threads() // workers)
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=torch.set_num_threads, initargs=(threads,)) as pool:
+            states = list(pool.map(_fit_state, [small] * len(seeds), seeds))
+        models = []
+        for seed, state in zip(seeds, states):
+            model = self.new_model(seed)
+            model.load_state_dict(state)
+            models.append(model.eval())
+        return models
+
     def _val_key(self, model, x_all, y_all, val) -> tuple[float, float]:
         """Validation accuracy, ties broken by lower loss."""
         model.eval()
@@ -260,8 +286,6 @@ class Trainer:
         ``masks="per-example"`` a fresh mask per example, drawn from ``seed``; see
         :mod:`albench.mc_dropout`.
         """
-        from albench.mc_dropout import ConsistentMCDropout, chunk_size
-
         out = np.empty((passes, len(x_raw), self.dataset.num_classes), dtype=np.float32)
         step = chunk_size(passes, self.device)
         with ConsistentMCDropout(model, passes, seed, "MC dropout", masks) as mc:
@@ -269,3 +293,9 @@ class Trainer:
                 x = self.dataset.inputs(x_raw[start:start + step]).to(self.device)
                 out[:, start:start + len(x)] = mc.proba(x)
         return out
+
+
+def _fit_state(trainer: Trainer, seed: int) -> dict[str, torch.Tensor]:
+    """Worker: train on the trainer's whole pool; the weights, on the CPU."""
+    model = trainer.fit(trainer.dataset.x_pool, trainer.dataset.y_pool, seed).model
+    return {key: value.cpu() for key, value in model.state_dict().items()}

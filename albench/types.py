@@ -132,14 +132,30 @@ class QueryContext:
     unlabeled_idx: np.ndarray
     labeled_labels: np.ndarray
     rng: np.random.Generator
-    trainer: Trainer
+    _trainer: Trainer = field(repr=False)
+    """Private: the harness's training routine over ``dataset`` (use the methods below)."""
     round: int = 0
     notes: list[str] = field(default_factory=list)
     """What the strategy reported about this query (``note``); stored with the round."""
 
     @property
     def device(self) -> torch.device:
-        return self.trainer.device
+        return self._trainer.device
+
+    @property
+    def inference_batch_size(self) -> int:
+        """Examples per forward pass over the pool on :attr:`device`."""
+        return self._trainer.inference_batch_size
+
+    def draw_seed(self, high: int = 2**31) -> int:
+        """A seed in ``[0, high)`` drawn from ``rng``, for a routine that takes a seed."""
+        return int(self.rng.integers(high))
+
+    def torch_generator(self) -> torch.Generator:
+        """A CPU ``torch.Generator`` seeded from ``rng``."""
+        import torch
+
+        return torch.Generator().manual_seed(self.draw_seed(2**63))
 
     @property
     def num_classes(self) -> int:
@@ -155,18 +171,18 @@ class QueryContext:
 
     def predict_proba(self, idx: np.ndarray, model: nn.Module | None = None) -> np.ndarray:
         """Class probabilities ``(len(idx), num_classes)`` from the trained model."""
-        return self.trainer.predict_proba(model or self.model, self.dataset.x_pool[idx])
+        return self._trainer.predict_proba(model or self.model, self.dataset.x_pool[idx])
 
     def embeddings(self, idx: np.ndarray, model: nn.Module | None = None) -> np.ndarray:
         """Penultimate-layer embeddings ``(len(idx), d)``."""
-        return self.trainer.embed(model or self.model, self.dataset.x_pool[idx])
+        return self._trainer.embed(model or self.model, self.dataset.x_pool[idx])
 
     def mc_dropout_proba(self, idx: np.ndarray, passes: int,
                          masks: str = "per-pass") -> np.ndarray:
         """``passes`` stochastic forward passes with dropout on: ``(passes, len(idx), C)``;
         one mask per pass, or ``masks="per-example"`` for a fresh one per example."""
-        seed = int(self.rng.integers(2**31))
-        return self.trainer.mc_dropout_proba(self.model, self.dataset.x_pool[idx], passes, seed,
+        seed = self.draw_seed()
+        return self._trainer.mc_dropout_proba(self.model, self.dataset.x_pool[idx], passes, seed,
                                              masks)
 
     def train_model(self, idx: np.ndarray, labels: np.ndarray | None = None,
@@ -184,8 +200,15 @@ class QueryContext:
                 raise ValueError(f"train_model: indices {missing[:5]} are not labelled")
             labels = self.labeled_labels[[position[int(i)] for i in idx]]
         if seed is None:
-            seed = int(self.rng.integers(2**31))
-        return self.trainer.fit(self.dataset.x_pool[idx], labels, seed=seed).model
+            seed = self.draw_seed()
+        return self._trainer.fit(self.dataset.x_pool[idx], labels, seed=seed).model
+
+    def fit_models(self, seeds: list[int], parallel: int = 1,
+                   strategy: str = "ensemble") -> list[nn.Module]:
+        """One fresh model per seed, trained on the labelled examples as :meth:`train_model`
+        does; ``parallel`` > 1 trains them in that many worker processes (same weights)."""
+        return self._trainer.fit_models(self.dataset.x_pool[self.labeled_idx],
+                                        self.labeled_labels, seeds, parallel, strategy)
 
 
 class Strategy(Protocol):
@@ -204,7 +227,7 @@ class ScoringStrategy(Strategy, Protocol):
 
     def scores(self, context: QueryContext) -> np.ndarray:
         """One number per entry of ``context.unlabeled_idx`` (same order), none NaN, higher =
-        picked first. ``select`` returns ``albench.builtin.strategies.top_k(scores,
+        picked first. ``select`` returns ``albench.scoring.top_k(scores,
         context.unlabeled_idx, budget)``: ties go to the lower pool index."""
         ...
 

@@ -171,7 +171,8 @@ def study_uncertainty_picks(probs: np.ndarray, amount: int, rule: str) -> set[in
 def test_uncertainty_rules_pick_what_the_study_picks(rule):
     from albench_bald.scores import bayesian_entropy, bayesian_least_confidence
 
-    from albench.builtin.strategies import entropy, least_confidence, top_k
+    from albench.builtin.strategies import least_confidence
+    from albench.scoring import entropy, top_k
 
     rng = np.random.default_rng(0)
     passes = rng.dirichlet(np.full(10, 0.3), size=(20, 300))  # (T, n, C), no ties

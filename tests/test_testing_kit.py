@@ -9,7 +9,8 @@ from torch import nn
 
 from albench.builtin.datasets import blobs
 from albench.builtin.models import MLP, LeNet
-from albench.builtin.strategies import RandomSampling, UncertaintySampling, entropy
+from albench.builtin.strategies import RandomSampling, UncertaintySampling
+from albench.scoring import entropy
 from albench.testing import check_dataset, check_model, check_strategy, toy_context, toy_dataset
 
 # --- check_strategy -------------------------------------------------------------------------
@@ -141,7 +142,7 @@ def test_toy_context_is_a_trained_model_with_fresh_copies(albench_toy_context,
     assert len(context.labeled_idx) == 12
     assert np.intersect1d(context.labeled_idx, context.unlabeled_idx).size == 0
     assert len(context.labeled_idx) + len(context.unlabeled_idx) == context.dataset.pool_size
-    accuracy = context.trainer.accuracy(context.model, dataset.x_test, dataset.y_test)
+    accuracy = context._trainer.accuracy(context.model, dataset.x_test, dataset.y_test)
     assert accuracy > 0.8
     with torch.no_grad():
         context.model.head.weight.zero_()

@@ -3,7 +3,8 @@
 ``check_strategy``, ``check_dataset`` and ``check_model`` work in the manner of
 scikit-learn's ``check_estimator``: each raises ``AssertionError`` with a message naming
 what broke. ``toy_dataset`` and ``toy_context`` build small real pools and query contexts;
-``albench.testing.pytest_plugin`` offers them as pytest fixtures.
+``albench.testing.pytest_plugin`` offers them as pytest fixtures. ``Plugins`` and
+``get_plugins`` show what the installed plugins registered.
 
 Names are imported on first use, so that pytest can load the fixtures without torch.
 """
@@ -15,13 +16,16 @@ _EXPORTS = {
     "check_model": "albench.testing.checks",
     "check_strategy": "albench.testing.checks",
     "FixedLogistic": "albench.testing.toy",
+    "Plugins": "albench.plugins",
+    "get_plugins": "albench.plugins",
     "logistic_context": "albench.testing.toy",
+    "model_context": "albench.testing.toy",
     "toy_context": "albench.testing.toy",
     "toy_dataset": "albench.testing.toy",
 }
 
-__all__ = ["FixedLogistic", "check_dataset", "check_model", "check_strategy", "logistic_context",
-           "toy_context", "toy_dataset"]
+__all__ = ["FixedLogistic", "Plugins", "check_dataset", "check_model", "check_strategy",
+           "get_plugins", "logistic_context", "model_context", "toy_context", "toy_dataset"]
 
 
 def __getattr__(name: str):

@@ -12,9 +12,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from albench.builtin.strategies import top_k
 from albench.compare import ranking_kind
 from albench.loop import SelectionError, validate_selection
+from albench.scoring import top_k
 from albench.testing.toy import FAST_TRAINING, one_thread, toy_context, toy_dataset
 from albench.training import Trainer
 from albench.types import Dataset, QueryContext, fingerprint
@@ -138,7 +138,7 @@ def check_strategy(factory: Callable[..., object], name: str | None = None,
             if set(expected.tolist()) != set(first.tolist()):
                 raise AssertionError(f"{name}: select's 10 picks are not the top 10 of its "
                                      f"scores (ties broken by lower pool index, as "
-                                     f"albench.builtin.strategies.top_k does); select should "
+                                     f"albench.scoring.top_k does); select should "
                                      f"return top_k(self.scores(context), ...)")
         elif kind == "order":
             order = select(toy_context(dataset, model=model, seed=0), 10, situation,

@@ -129,7 +129,13 @@ def logistic_context(x, weight, bias, seed: int = 0,
     zeros = np.zeros(len(x), dtype=np.int64)
     dataset = Dataset("points", x, zeros, x, zeros, num_classes=len(weight),
                       input_range=input_range)
-    model = FixedLogistic(weight, bias).eval()
+    return model_context(dataset, FixedLogistic(weight, bias), seed=seed)
+
+
+def model_context(dataset: Dataset, model: torch.nn.Module, labeled_idx=(),
+                  seed: int = 0) -> QueryContext:
+    """A context over ``dataset`` queried with ``model`` as given (no training)."""
+    model = model.eval()
     trainer = Trainer(dataset, lambda *args, **kwargs: model, TrainingConfig(), "cpu")
-    return query_context(dataset, trainer, model, np.zeros(0, dtype=np.int64),
+    return query_context(dataset, trainer, model, np.asarray(labeled_idx, dtype=np.int64),
                          np.random.default_rng(seed))

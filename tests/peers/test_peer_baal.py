@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from albench_bald.scores import bald, bayesian_entropy
 
-from albench.builtin.strategies import entropy, least_confidence, smallest_margin, top_k
+from albench.builtin.strategies import least_confidence, smallest_margin
+from albench.scoring import entropy, top_k
 
 heuristics = pytest.importorskip(
     "baal.active.heuristics", reason="baal not installed: the `peers` extra (CONTRIBUTING.md)")

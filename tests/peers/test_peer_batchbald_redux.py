@@ -11,7 +11,7 @@ import pytest
 import torch
 from albench_bald.scores import bald, batchbald_select
 
-from albench.builtin.strategies import top_k
+from albench.scoring import top_k
 
 redux = pytest.importorskip(
     "batchbald_redux.batchbald", reason="batchbald-redux not installed: the `peers` extra "

@@ -18,7 +18,8 @@ from albench_gradient.badge import gradient_factors, kmeans_pp_seeds
 from albench_typical.typiclust import TypiClust, cluster, typicality
 from scipy import stats
 
-from albench.builtin.strategies import entropy, least_confidence, smallest_margin, top_k
+from albench.builtin.strategies import least_confidence, smallest_margin
+from albench.scoring import entropy, top_k
 from albench.testing.toy import logistic_context
 
 skactiveml = pytest.importorskip(

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import torch
 
-from albench.types import QueryContext
+from albench import QueryContext
 from albench_coreset.kcenter import DEFAULT_CHUNK_ELEMENTS, greedy_k_center, min_sq_distances
 from albench_coreset.mip import robust_k_center
 from albench_coreset.mip_study import (

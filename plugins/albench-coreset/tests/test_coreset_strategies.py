@@ -5,9 +5,8 @@ import warnings
 import numpy as np
 import pytest
 
-from albench.plugins import get_plugins
-from albench.testing import check_strategy, toy_context
-from albench.types import Dataset
+from albench import Dataset
+from albench.testing import check_strategy, get_plugins, toy_context
 
 
 def _factory(name):

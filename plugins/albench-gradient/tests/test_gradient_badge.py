@@ -4,9 +4,9 @@ import numpy as np
 import torch
 from albench_gradient import Badge, gradient_factors, kmeans_pp_seeds, kmeans_pp_seeds_dense
 
-from albench.builtin.strategies import entropy, top_k
+from albench import QueryContext
+from albench.scoring import entropy, top_k
 from albench.testing import check_strategy, logistic_context, toy_context
-from albench.types import QueryContext
 
 
 def explicit_gradients(context: QueryContext) -> np.ndarray:

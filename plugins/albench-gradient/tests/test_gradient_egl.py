@@ -12,7 +12,7 @@ from albench_gradient import (
 )
 from torch import nn
 
-from albench.builtin.strategies import entropy, top_k
+from albench.scoring import entropy, top_k
 from albench.testing import check_strategy, logistic_context, toy_context
 
 
