@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import torch
 
+from albench.errors import AlbenchError
 from albench.loop import (
     SelectionError,
     fit_round,
@@ -42,7 +44,7 @@ HEXBIN_ABOVE = 3000
 """Pools larger than this are drawn as a 2-D histogram instead of one dot per example."""
 
 
-class CompareError(Exception):
+class CompareError(AlbenchError):
     """A comparison that cannot be made: no such run, a model that does not reproduce, or a
     strategy that exposes no ranking."""
 
@@ -136,8 +138,6 @@ def rebuild_round(record: RunRecord, round_: int, plugins: Plugins) -> RebuiltRo
     Uses the record's thread count when it names one, else one thread. Raises
     :class:`CompareError` unless the stored test accuracy is reproduced exactly.
     """
-    import torch
-
     label = f"{record.spec.label} round {round_}"
     if not 0 <= round_ < len(record.rounds):
         raise CompareError(f"{label}: not stored (rounds 0..{len(record.rounds) - 1} are)")
@@ -174,8 +174,6 @@ def rebuild_round(record: RunRecord, round_: int, plugins: Plugins) -> RebuiltRo
 def rank_pool(rebuilt: RebuiltRound, name: str, plugins: Plugins,
               options: dict | None = None) -> Ranking:
     """Rank the round's unlabelled pool by strategy ``name`` (built with ``options``)."""
-    import torch
-
     strategy = _call(name, "its factory", plugins.get("strategies", name).factory,
                      **(options or {}))
     kind = ranking_kind(strategy)

@@ -15,12 +15,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from albench.training import Trainer
 from albench.types import Dataset, QueryContext
 
 if TYPE_CHECKING:
     from torch import nn
-
-    from albench.training import Trainer
 
 
 def read_only(array: np.ndarray) -> np.ndarray:
@@ -55,8 +54,6 @@ def strategy_view(dataset: Dataset) -> Dataset:
 def query_context(dataset: Dataset, trainer: Trainer, model: nn.Module, labeled: np.ndarray,
                   rng: np.random.Generator, round_: int = 0) -> QueryContext:
     """The context a strategy gets: a label-free view and read-only copies of the state."""
-    from albench.training import Trainer
-
     view = strategy_view(dataset)
     mask = np.zeros(dataset.pool_size, dtype=bool)
     mask[labeled] = True

@@ -11,10 +11,11 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from albench.training import TrainingConfig
+from albench.config import TrainingConfig
+from albench.errors import AlbenchError
 
 
-class SuiteError(Exception):
+class SuiteError(AlbenchError):
     """A suite file that cannot be read or does not describe valid runs."""
 
 

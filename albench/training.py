@@ -9,55 +9,15 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
-from typing import ClassVar, Literal
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import nn
 
+from albench.config import TrainingConfig
 from albench.devices import inference_batch_size, pick_device  # noqa: F401 (executors)
 from albench.mc_dropout import ConsistentMCDropout, chunk_size
 from albench.types import Dataset
-
-
-class TrainingConfig(BaseModel):
-    """How every model is trained; part of each run's spec."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    late_fields: ClassVar[frozenset[str]] = frozenset({"checkpoint", "l2_kernels",
-                                                       "min_steps"})
-    """Fields added after records existed (see :func:`albench.spec.identity`)."""
-
-    epochs: int = Field(50, ge=1)
-    batch_size: int = Field(32, ge=1)
-    optimizer: Literal["adam", "sgd"] = "adam"
-    lr: float = Field(1e-3, gt=0, allow_inf_nan=False)
-    weight_decay: float = Field(0.0, ge=0, allow_inf_nan=False)
-    val_fraction: float = Field(0.2, ge=0, lt=1, allow_inf_nan=False)
-    patience: int | None = Field(None, ge=1)
-    """Stop after this many epochs without a better validation accuracy (None: all epochs)."""
-    checkpoint: Literal["best", "study"] = "best"
-    """Which epoch's weights are kept: ``best``, the first with the highest validation
-    accuracy (ties to the lower loss); ``study``, the DAL study's rule: the last epoch whose
-    accuracy is at least every earlier kept one's, counting only epochs after the 51st
-    (the last epoch's weights if training is shorter)."""
-    l2_kernels: float = Field(0.0, ge=0)
-    """Keras-style L2 penalty ``l2_kernels * sum(w**2)`` on every convolution and linear
-    weight except the model's ``head`` (gradient ``2 * l2_kernels * w``, before Adam),
-    as the study's ``kernel_regularizer=l2(...)``; biases and batch norm are left alone."""
-
-    @model_validator(mode="after")
-    def _study_checkpoint_without_patience(self):
-        if self.checkpoint == "study" and self.patience is not None:
-            raise ValueError("checkpoint 'study' keeps no epoch before the 52nd, so patience "
-                             "would stop training first; set patience to None")
-        return self
-
-    # Convergence on small labelled sets (issue 24).
-    min_steps: int = Field(0, ge=0)
-    """Train at least this many optimizer steps: epochs are added beyond ``epochs`` until
-    they are reached, and early stopping waits for them (0: ``epochs`` alone decides)."""
 
 
 @dataclass

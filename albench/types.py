@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
@@ -86,8 +86,6 @@ class Dataset:
         if size >= self.pool_size:
             return self
         keep = np.sort(np.random.default_rng(seed).choice(self.pool_size, size, replace=False))
-        from dataclasses import replace
-
         return replace(self, x_pool=self.x_pool[keep], y_pool=self.y_pool[keep],
                        revision=f"{self.revision}/pool{size}s{seed}")
 

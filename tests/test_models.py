@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from albench.config import TrainingConfig
 from albench.plugins import get_plugins
-from albench.training import Trainer, TrainingConfig, has_dropout
+from albench.training import Trainer, has_dropout
 from albench.types import Dataset
 
 # name, input shape, embedding width, has dropout

@@ -12,8 +12,9 @@ from pydantic import ValidationError
 from torch import nn
 
 from albench.builtin.models import VGG16, LeNet
+from albench.config import TrainingConfig
 from albench.spec import identity
-from albench.training import Trainer, TrainingConfig, keeps_epoch, l2_kernel_names
+from albench.training import Trainer, keeps_epoch, l2_kernel_names
 from albench.types import Dataset
 
 

@@ -23,11 +23,13 @@ import pickle
 import struct
 import zlib
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from albench import hookimpl
+from albench.errors import AlbenchError
 from albench.types import Dataset
 
 DATA_DIR_ENV = "ALBENCH_DATA_DIR"
@@ -70,11 +72,11 @@ _FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sand
 _DIGITS = tuple(str(d) for d in range(10))
 
 
-class DataNotFoundError(FileNotFoundError):
+class DataNotFoundError(AlbenchError, FileNotFoundError):
     """A dataset's files are not on this machine and could not be downloaded."""
 
 
-class CorruptDataError(ValueError):
+class CorruptDataError(AlbenchError, ValueError):
     """A dataset file is truncated, altered or not in the expected format."""
 
     def __init__(self, path: Path, problem: str):
@@ -167,8 +169,6 @@ def _unit_scaled(dataset: Dataset, standardize: bool) -> Dataset:
     study's preprocessing), without the per-channel mean and standard deviation."""
     if standardize:
         return dataset
-    from dataclasses import replace
-
     channels = len(dataset.mean)
     return replace(dataset, mean=(0.0,) * channels, std=(1.0,) * channels)
 
@@ -177,8 +177,6 @@ def _subsample_test(dataset: Dataset, test_size: int | None) -> Dataset:
     """Keep a fixed random ``test_size`` subset of the test set (all of it when ``None``)."""
     if test_size is None or test_size >= len(dataset.y_test):
         return dataset
-    from dataclasses import replace
-
     keep = np.sort(np.random.default_rng(0).choice(len(dataset.y_test), test_size,
                                                    replace=False))
     revision = dataset.revision and f"{dataset.revision}/test{test_size}"

@@ -9,8 +9,10 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
+from albench.config import TrainingConfig
 from albench.guard import query_context
-from albench.training import Trainer, TrainingConfig
+from albench.plugins import get_plugins
+from albench.training import Trainer
 from albench.types import Dataset, QueryContext, fingerprint
 
 FAST_TRAINING = TrainingConfig(epochs=15, batch_size=16, lr=3e-3, val_fraction=0.2)
@@ -82,8 +84,6 @@ def toy_context(dataset: Dataset | None = None, labeled_idx=None, n_labeled: int
     untrained model. Trained weights are cached per process, and every call returns a
     fresh model and ``rng`` (``np.random.default_rng(seed)``).
     """
-    from albench.plugins import get_plugins
-
     dataset = dataset if dataset is not None else toy_dataset()
     if dataset.pool_labels_hidden:
         raise ValueError("toy_context needs the full dataset (such as toy_dataset()), not a "
