@@ -4,8 +4,7 @@ Files are looked for under a data root: the ``data_dir`` option, else ``ALBENCH_
 else ``$XDG_CACHE_HOME/albench/data`` (``~/.cache/albench/data``), in torchvision's layout
 (``MNIST/raw``, ``FashionMNIST/raw``, ``cifar-10-batches-py``, ``cifar-100-python``, ``svhn``)
 or flat (``mnist/``, ``fashion-mnist/`` holding the IDX files). Fashion-MNIST is also found in
-Debian's ``/usr/share/datasets/fashion-mnist`` and in ``shared/datasets/fashion-mnist`` beside
-the repository. Missing files are downloaded with torchvision when ``download`` is on; when
+Debian's ``/usr/share/datasets/fashion-mnist``. Missing files are downloaded with torchvision when ``download`` is on; when
 that fails, :class:`DataNotFoundError` says where the files were expected and how to get them.
 
 Every file is checked against the known checksum of the official release (``verify=True``):
@@ -33,7 +32,6 @@ from albench.errors import AlbenchError
 from albench.types import Dataset
 
 DATA_DIR_ENV = "ALBENCH_DATA_DIR"
-_REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # SHA-256 of the decompressed official IDX files.
 _MNIST_SHA256 = {
@@ -132,15 +130,8 @@ def _locate(title: str, folders: list[Path], present: Callable[[Path], list[str]
 
 
 def _system_folders(slug: str) -> list[Path]:
-    """Shared copies: Debian's dataset packages and ``shared/datasets`` beside the repository."""
-    candidates = [Path("/usr/share/datasets") / slug,
-                  _REPO_ROOT.parent / "shared" / "datasets" / slug,
-                  Path.cwd().parent / "shared" / "datasets" / slug]
-    unique = []
-    for folder in candidates:
-        if folder.resolve() not in [u.resolve() for u in unique]:
-            unique.append(folder)
-    return unique
+    """Shared copies: Debian's dataset packages."""
+    return [Path("/usr/share/datasets") / slug]
 
 
 def _md5(path: Path) -> str:
@@ -460,7 +451,7 @@ def albench_register_datasets(register):
     register("mnist", mnist, f"MNIST digits, 1x28x28, 60k pool / 10k test ({options})")
     register("fashion-mnist", fashion_mnist,
              f"Fashion-MNIST, 1x28x28, 60k pool / 10k test; also found in Debian's "
-             f"dataset-fashion-mnist and shared/datasets ({options})")
+             f"dataset-fashion-mnist ({options})")
     register("cifar10", cifar10, f"CIFAR-10, 3x32x32, 50k pool / 10k test ({options})")
     register("cifar100", cifar100,
              f"CIFAR-100 fine labels, 3x32x32, 50k pool / 10k test ({options})")
