@@ -206,7 +206,7 @@ class QueryContext:
         """One fresh model per seed, trained on the labelled examples as :meth:`train_model`
         does; ``parallel`` > 1 trains them in that many worker processes (same weights)."""
         return self._trainer.fit_models(self.dataset.x_pool[self.labeled_idx],
-                                        self.labeled_labels, seeds, parallel, strategy)
+                                        np.array(self.labeled_labels), seeds, parallel, strategy)
 
 
 class Strategy(Protocol):
