@@ -13,6 +13,8 @@ from albench.testing import (
     check_strategy,
     get_plugins,
     model_context,
+    parametrize_with_checks,
+    strategy_checks,
     toy_context,
     toy_dataset,
 )
@@ -26,10 +28,12 @@ def factory(name):
     return get_plugins().get("strategies", name).factory
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_conformance(name):
-    options = dict(FAST, candidates=15, samples=20) if name == "batchbald" else FAST
-    check_strategy(factory(name), name=name, **options)
+@parametrize_with_checks([
+    check for name in NAMES for check in strategy_checks(
+        factory(name), name=name,
+        **(dict(FAST, candidates=15, samples=20) if name == "batchbald" else FAST))])
+def test_conformance(check):
+    check()
 
 
 def test_conformance_on_a_conv_net():

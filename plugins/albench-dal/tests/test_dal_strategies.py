@@ -13,7 +13,13 @@ from albench_dal.strategies import sub_batch_sizes
 
 from albench import Dataset
 from albench.scoring import gumbel_top_k
-from albench.testing import check_strategy, get_plugins, toy_context
+from albench.testing import (
+    check_strategy,
+    get_plugins,
+    parametrize_with_checks,
+    strategy_checks,
+    toy_context,
+)
 
 NAMES = ["dal", "dal-raw", "dal-ae", "dal-stochastic"]
 FAST = {"max_epochs": 15, "sub_batches": 3, "hidden": 32}
@@ -32,9 +38,10 @@ def two_clusters(per_cluster=20, dim=4, seed=0):
     return Dataset("two-clusters", x.astype(np.float32), y, x.astype(np.float32), y, 2)
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_conformance(name):
-    check_strategy(_factory(name), name=name, **FAST)
+@parametrize_with_checks([check for name in NAMES
+                          for check in strategy_checks(_factory(name), name=name, **FAST)])
+def test_conformance(check):
+    check()
 
 
 def test_conformance_on_images():

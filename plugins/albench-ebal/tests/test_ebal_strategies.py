@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 from albench_ebal.scores import ensemble_entropy
 
-from albench.testing import check_strategy, get_plugins, toy_context, toy_dataset
+from albench.testing import (
+    get_plugins,
+    parametrize_with_checks,
+    strategy_checks,
+    toy_context,
+    toy_dataset,
+)
 
 NAMES = ["ensemble-variation-ratios", "ensemble-entropy", "ensemble-bald", "qbc"]
 
@@ -15,9 +21,10 @@ def factory(name):
     return get_plugins().get("strategies", name).factory
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_conformance(name):
-    check_strategy(factory(name), name=name, members=2)
+@parametrize_with_checks([check for name in NAMES
+                          for check in strategy_checks(factory(name), name=name, members=2)])
+def test_conformance(check):
+    check()
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from albench_typical import TypiClust, typicality
 from torch import nn
 
 from albench import Dataset, QueryContext
-from albench.testing import check_strategy, model_context
+from albench.testing import check_strategy, model_context, parametrize_with_checks, strategy_checks
 
 
 class Identity(nn.Module):
@@ -30,9 +30,13 @@ def blob_context(x, labeled_idx, seed=0) -> QueryContext:
     return model_context(dataset, Identity(x.shape[1], 2), labeled_idx, seed)
 
 
-@pytest.mark.parametrize("options", [{}, {"representation": "raw"}])
-def test_typiclust_conforms(options):
-    check_strategy(TypiClust, name="typiclust", **options)
+@parametrize_with_checks(strategy_checks(TypiClust, name="typiclust"))
+def test_typiclust_conforms(check):
+    check()
+
+
+def test_typiclust_conforms_on_raw_inputs():
+    check_strategy(TypiClust, name="typiclust", representation="raw")
 
 
 def test_typicality_is_highest_in_the_dense_middle():
