@@ -21,8 +21,8 @@ import torch
 
 from albench.config import TrainingConfig
 from albench.loop import load_dataset
-from albench.seeds import MODEL, derived_seed, initial_labeled
 from albench.plugins import get_plugins
+from albench.seeds import MODEL, derived_seed, initial_labeled
 from albench.spec import load_suite
 from albench.training import Trainer, epoch_bounds, steps_per_epoch
 

@@ -4,8 +4,9 @@ Files are looked for under a data root: the ``data_dir`` option, else ``ALBENCH_
 else ``$XDG_CACHE_HOME/albench/data`` (``~/.cache/albench/data``), in torchvision's layout
 (``MNIST/raw``, ``FashionMNIST/raw``, ``cifar-10-batches-py``, ``cifar-100-python``, ``svhn``)
 or flat (``mnist/``, ``fashion-mnist/`` holding the IDX files). Fashion-MNIST is also found in
-Debian's ``/usr/share/datasets/fashion-mnist``. Missing files are downloaded with torchvision when ``download`` is on; when
-that fails, :class:`DataNotFoundError` says where the files were expected and how to get them.
+Debian's ``/usr/share/datasets/fashion-mnist``. Missing files are downloaded with torchvision
+when ``download`` is on; when that fails, :class:`DataNotFoundError` says where the files were
+expected and how to get them.
 
 Every file is checked against the known checksum of the official release (``verify=True``):
 SHA-256 of the decompressed IDX content (so re-compressed copies, like Debian's, pass), MD5 of
