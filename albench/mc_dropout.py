@@ -156,3 +156,12 @@ def mc_dropout_scores(context: QueryContext, idx: np.ndarray, passes: int,
     for start, probs in mc_dropout_chunks(context, idx, passes, strategy, masks):
         out[start:start + probs.shape[1]] = score(probs)
     return out
+
+
+def mc_dropout_proba(context: QueryContext, idx: np.ndarray, passes: int,
+                     strategy: str = "MC dropout", masks: Masks = "per-pass") -> np.ndarray:
+    """Every pass's probabilities for ``idx`` at once: ``(passes, len(idx), C)``."""
+    out = np.empty((passes, len(idx), context.num_classes), dtype=np.float32)
+    for start, probs in mc_dropout_chunks(context, idx, passes, strategy, masks):
+        out[:, start:start + probs.shape[1]] = probs
+    return out

@@ -16,7 +16,6 @@ from torch import nn
 
 from albench.config import TrainingConfig
 from albench.devices import inference_batch_size, pick_device  # noqa: F401 (executors)
-from albench.mc_dropout import ConsistentMCDropout, chunk_size
 from albench.types import Dataset
 
 
@@ -237,22 +236,6 @@ class Trainer:
     def accuracy(self, model: nn.Module, x_raw: np.ndarray, y: np.ndarray) -> float:
         predicted = self._batched(model, x_raw, lambda x: model(x).argmax(1)).numpy()
         return float((predicted == np.asarray(y)).mean())
-
-    def mc_dropout_proba(self, model: nn.Module, x_raw: np.ndarray, passes: int,
-                         seed: int, masks: str = "per-pass") -> np.ndarray:
-        """``passes`` forward passes with dropout active: array ``(passes, n, C)``.
-
-        Each pass is one network (one dropout mask shared by every example), or with
-        ``masks="per-example"`` a fresh mask per example, drawn from ``seed``; see
-        :mod:`albench.mc_dropout`.
-        """
-        out = np.empty((passes, len(x_raw), self.dataset.num_classes), dtype=np.float32)
-        step = chunk_size(passes, self.device)
-        with ConsistentMCDropout(model, passes, seed, "MC dropout", masks) as mc:
-            for start in range(0, len(x_raw), step):
-                x = self.dataset.inputs(x_raw[start:start + step]).to(self.device)
-                out[:, start:start + len(x)] = mc.proba(x)
-        return out
 
 
 def _fit_state(trainer: Trainer, seed: int) -> dict[str, torch.Tensor]:

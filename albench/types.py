@@ -179,9 +179,9 @@ class QueryContext:
                          masks: str = "per-pass") -> np.ndarray:
         """``passes`` stochastic forward passes with dropout on: ``(passes, len(idx), C)``;
         one mask per pass, or ``masks="per-example"`` for a fresh one per example."""
-        seed = self.draw_seed()
-        return self._trainer.mc_dropout_proba(self.model, self.dataset.x_pool[idx], passes, seed,
-                                             masks)
+        from albench.mc_dropout import mc_dropout_proba  # imports torch
+
+        return mc_dropout_proba(self, idx, passes, "MC dropout", masks)
 
     def train_model(self, idx: np.ndarray, labels: np.ndarray | None = None,
                     seed: int | None = None) -> nn.Module:
