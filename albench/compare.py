@@ -33,6 +33,7 @@ from albench.loop import (
 from albench.plugins import Plugins
 from albench.results import ResultStore, RunRecord
 from albench.scoring import top_k
+from albench.types import labeled_mask
 
 if TYPE_CHECKING:
     from torch import nn
@@ -199,8 +200,7 @@ def rank_pool(rebuilt: RebuiltRound, name: str, plugins: Plugins,
                                    f"examples; it must return one number each, none NaN")
             picks = top_k(values, context.unlabeled_idx, budget)
         else:
-            mask = np.zeros(rebuilt.run.dataset.pool_size, dtype=bool)
-            mask[rebuilt.labeled] = True
+            mask = labeled_mask(rebuilt.run.dataset.pool_size, rebuilt.labeled)
             try:
                 order = _call(name, "selection_order", strategy.selection_order, context,
                               budget)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from albench.training import Trainer
-from albench.types import Dataset, QueryContext
+from albench.types import Dataset, QueryContext, labeled_mask
 
 if TYPE_CHECKING:
     from torch import nn
@@ -55,8 +55,7 @@ def query_context(dataset: Dataset, trainer: Trainer, model: nn.Module, labeled:
                   rng: np.random.Generator, round_: int = 0) -> QueryContext:
     """The context a strategy gets: a label-free view and read-only copies of the state."""
     view = strategy_view(dataset)
-    mask = np.zeros(dataset.pool_size, dtype=bool)
-    mask[labeled] = True
+    mask = labeled_mask(dataset.pool_size, labeled)
     return QueryContext(
         dataset=view, model=model, labeled_idx=read_only(labeled),
         unlabeled_idx=read_only(np.flatnonzero(~mask)),

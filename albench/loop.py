@@ -25,7 +25,7 @@ from albench.round_zero import RoundZero, RoundZeroError
 from albench.seeds import MODEL, STRATEGY, derived_seed, initial_labeled
 from albench.spec import RunSpec
 from albench.training import FitResult, Trainer
-from albench.types import Dataset, QueryContext
+from albench.types import Dataset, QueryContext, labeled_mask
 
 if TYPE_CHECKING:
     from torch import nn
@@ -255,8 +255,7 @@ def iter_rounds(run: PreparedRun, record: RunRecord, query_timeout: float | None
             fit = fit_round(run, labeled, round_)
             accuracy = trainer.accuracy(fit.model, dataset.x_test, dataset.y_test)
         queried, query_seconds, notes = np.empty(0, dtype=np.int64), 0.0, []
-        mask = np.zeros(dataset.pool_size, dtype=bool)
-        mask[labeled] = True
+        mask = labeled_mask(dataset.pool_size, labeled)
         budget = min(spec.batch_size, int((~mask).sum()))
         if round_ < spec.rounds and budget > 0:
             who = f"strategy {spec.strategy!r} (plugin {run.plugins['strategy'].plugin})"

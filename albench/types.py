@@ -90,6 +90,13 @@ class Dataset:
                        revision=f"{self.revision}/pool{size}s{seed}")
 
 
+def labeled_mask(pool_size: int, labeled: np.ndarray) -> np.ndarray:
+    """A fresh boolean mask over the pool, True at the ``labeled`` indices."""
+    mask = np.zeros(pool_size, dtype=bool)
+    mask[labeled] = True
+    return mask
+
+
 def fingerprint(dataset: Dataset) -> str:
     """Short SHA-256 of a dataset's arrays."""
     digest = hashlib.sha256()
@@ -158,6 +165,10 @@ class QueryContext:
     @property
     def num_classes(self) -> int:
         return self.dataset.num_classes
+
+    def labeled_mask(self) -> np.ndarray:
+        """A fresh (writable) boolean mask over the pool, True at the labelled examples."""
+        return labeled_mask(self.dataset.pool_size, self.labeled_idx)
 
     def note(self, text: str) -> None:
         """Record a remark in the round's record (e.g. that a solver stopped at its limit)."""

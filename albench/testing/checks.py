@@ -167,8 +167,7 @@ def strategy_checks(factory: Callable[..., object], name: str | None = None,
     def select(context: QueryContext, budget: int, situation: str,
                method: str = "select") -> np.ndarray:
         selected = call(context, budget, situation, method)
-        labeled = np.zeros(context.dataset.pool_size, dtype=bool)
-        labeled[context.labeled_idx] = True
+        labeled = context.labeled_mask()
         try:
             return validate_selection(selected, budget, labeled, f"strategy {name!r}")
         except SelectionError as exc:

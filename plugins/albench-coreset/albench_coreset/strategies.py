@@ -148,8 +148,7 @@ class CoreSetMIPStudy:
         last = pool[int(greedy[-1])][None]
         radius = float(min_sq_distances(last, earlier).sqrt()) if len(earlier) else 0.0
         size = context.dataset.pool_size
-        labelled = np.zeros(size, dtype=bool)
-        labelled[context.labeled_idx] = True
+        labelled = context.labeled_mask()
         points = _embeddings(context, np.arange(size))
         candidates = np.flatnonzero(~labelled)  # the MIP's columns
         start = np.searchsorted(candidates, context.unlabeled_idx[greedy])

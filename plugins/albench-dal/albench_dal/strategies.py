@@ -68,8 +68,7 @@ class DiscriminativeSampling:
     def select(self, context: QueryContext, budget: int) -> np.ndarray:
         generator = context.torch_generator()
         features = self._features(context, generator)
-        labelled = np.zeros(context.dataset.pool_size, dtype=bool)
-        labelled[context.labeled_idx] = True
+        labelled = context.labeled_mask()
         chosen = []
         for size in sub_batch_sizes(budget, self.sub_batches):
             candidates = np.flatnonzero(~labelled)

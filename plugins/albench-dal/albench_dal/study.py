@@ -198,8 +198,7 @@ class StudyDiscriminativeSampling:
             return gumbel_top_k(scores / self.temperature, candidates, size,
                                        context.rng)
 
-        labelled = np.zeros(context.dataset.pool_size, dtype=bool)
-        labelled[context.labeled_idx] = True
+        labelled = context.labeled_mask()
         self.last_steps = discriminative_query(
             labelled, study_sub_batch_sizes(budget, self.sub_batches), self.unlabeled_ratio,
             context.rng, pick)
