@@ -22,5 +22,7 @@ __version__ = "0.1.0"
 hookimpl = pluggy.HookimplMarker("albench")
 """Decorator that marks a function as an albench hook implementation."""
 
+from albench.api import run  # after hookimpl, which albench.api imports
+
 __all__ = ["ALModel", "Dataset", "OrderingStrategy", "QueryContext", "ScoringStrategy",
-           "Strategy", "__version__", "hookimpl"]
+           "Strategy", "__version__", "hookimpl", "run"]

@@ -61,13 +61,41 @@ def _device(ctx, param, value):
     import torch
 
     try:
-        torch.device(value)
+        device = torch.device(value)
     except RuntimeError:
         raise click.BadParameter(f"must be auto, cpu, cuda or cuda:N, got {value!r}") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise click.BadParameter(f"{value}: torch sees no CUDA GPU on this machine; use "
+                                     f"--device cpu (or auto)")
+        if device.index is not None and device.index >= count:
+            raise click.BadParameter(f"{value}: torch sees {count} GPU(s), cuda:0 to "
+                                     f"cuda:{count - 1}")
     return value
 
 
-@click.group()
+def _data_dir(ctx, param, value):
+    if value is not None and not Path(value).is_dir():
+        raise click.BadParameter(f"{value} is not a directory; create it (mkdir -p {value}) "
+                                 f"to download datasets into it, or name the folder that holds "
+                                 f"them")
+    return value
+
+
+class _FullHelpGroup(click.Group):
+    """A group whose command list shows each command's whole summary, wrapped, not cut."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, command.get_short_help_str(limit=10_000))
+                for name in self.list_commands(ctx)
+                if (command := self.get_command(ctx, name)) is not None and not command.hidden]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=_FullHelpGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="albench")
 def main() -> None:
     """albench: a plugin-based benchmark suite for deep active learning."""
@@ -79,6 +107,9 @@ def main() -> None:
 @click.option("-s", "--strategy", "strategies", multiple=True, help="A strategy to run (repeat).")
 @click.option("--suite", default="quick", show_default=True,
               help="A built-in suite name or a path to a suite .toml file.")
+@click.option("-o", "--option", "strategy_options", multiple=True, metavar="STRATEGY.KEY=VALUE",
+              help="A strategy option over the suite's (repeat); VALUE is read as TOML, "
+                   "e.g. -o dal.sub_batches=20. Runs with other options get their own ids.")
 @click.option("--seeds", help="Override the suite's seeds, e.g. 0,1,2 or 0-4.")
 @click.option("--results", "results_dir", default="results", show_default=True,
               type=click.Path(file_okay=False), help="Results directory (SQLite store).")
@@ -96,17 +127,29 @@ def main() -> None:
                    "deterministic algorithms); recorded in every round.")
 @click.option("--query-timeout", type=click.FloatRange(min=0, min_open=True), callback=_finite,
               help="Seconds a strategy may spend on one query before its run fails.")
-@click.option("--data-dir", type=click.Path(file_okay=False),
-              help="Where datasets are found or downloaded (sets ALBENCH_DATA_DIR).")
+@click.option("--data-dir", type=click.Path(file_okay=False), callback=_data_dir,
+              help="An existing folder where datasets are found or downloaded (sets "
+                   "ALBENCH_DATA_DIR).")
 @click.option("--leaderboard/--no-leaderboard", default=True, show_default=True,
               help="Regenerate the suite's leaderboard afterwards (needs albench.report).")
 @click.option("--leaderboards", "leaderboards_dir", default="leaderboards", show_default=True,
               type=click.Path(file_okay=False), help="Where leaderboards are written.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def run(all_strategies, strategies, suite, seeds, results_dir, force, executor, workers,
-        device, threads, deterministic, data_dir, query_timeout, leaderboard,
+def run(all_strategies, strategies, strategy_options, suite, seeds, results_dir, force,
+        executor, workers, device, threads, deterministic, data_dir, query_timeout, leaderboard,
         leaderboards_dir, quiet):
-    """Run (or resume) a suite for the chosen strategies."""
+    """Run (or resume) a suite for the chosen strategies.
+
+    Strategy options, names, the device, the data folder and every dataset are checked
+    before the first run; when a check fails nothing is written.
+    """
+    from albench.preflight import (
+        PreflightError,
+        check_datasets,
+        check_strategies,
+        parse_option,
+        with_options,
+    )
     from albench.results import ResultStore, StoreError
     from albench.runner import run_specs
     from albench.spec import SuiteError, load_suite
@@ -132,15 +175,22 @@ def run(all_strategies, strategies, suite, seeds, results_dir, force, executor, 
     else:
         names = list(suite_obj.strategies)
     try:
-        for kind, name in [("strategies", n) for n in names] + [
-                (k, getattr(s, k[:-1])) for s in suite_obj.settings for k in ("datasets",
-                                                                              "models")]:
-            plugins.get(kind, name)
+        names = [plugins.get("strategies", name).name for name in names]
+        suite_obj = suite_obj.model_copy(update={
+            "settings": [setting.model_copy(update={
+                "dataset": plugins.get("datasets", setting.dataset).name,
+                "model": plugins.get("models", setting.model).name})
+                for setting in suite_obj.settings],
+            "strategy_options": with_options(suite_obj.strategy_options,
+                                             [parse_option(text) for text in strategy_options],
+                                             names, plugins)})
         options = {"workers": workers} if workers else {}
         executor_obj = plugins.get("executors", executor).factory(**options)
-    except (UnknownNameError, TypeError) as exc:
+        check_strategies(plugins, suite_obj.strategy_options, names)
+        specs = suite_obj.run_specs(names, _parse_seeds(seeds))
+        check_datasets(specs, plugins)
+    except (UnknownNameError, TypeError, PreflightError) as exc:
         _fail(str(exc))
-    specs = suite_obj.run_specs(names, _parse_seeds(seeds))
     try:
         store = ResultStore(results_dir)
     except StoreError as exc:
@@ -153,22 +203,41 @@ def run(all_strategies, strategies, suite, seeds, results_dir, force, executor, 
     try:
         summary = run_specs(specs, store, executor_obj, force=force, device=device,
                             progress=not quiet, query_timeout=query_timeout, threads=threads,
-                            deterministic=deterministic)
+                            deterministic=deterministic,
+                            lines=not quiet and not sys.stderr.isatty())
     except StoreError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
-        click.echo("interrupted: every finished round is stored; run the same command again "
-                   "to resume", err=True)
+        click.echo(f"interrupted: {_kept(store, specs)}\nresume with: {_resume_command()}",
+                   err=True)
         sys.exit(130)
     click.echo(f"{len(summary.completed)} completed, {len(summary.skipped)} already complete, "
                f"{len(summary.busy)} busy in another process, {len(summary.failed)} failed",
                err=True)
-    if leaderboard:
+    if leaderboard and (summary.completed or summary.skipped):
         _write_leaderboard(store, suite_obj.name, Path(leaderboards_dir))
+    elif leaderboard:
+        click.echo("no run completed, so no leaderboard was written", err=True)
     if summary.failed:
         for run_id, error in summary.failed.items():
             click.echo(f"failed {run_id}: {error}", err=True)
         sys.exit(1)
+
+
+def _kept(store, specs) -> str:
+    """What the store holds of ``specs``: complete runs, and rounds of unfinished ones."""
+    records = [r for spec in specs if (r := store.get(spec.run_id)) is not None]
+    complete = sum(r.status == "complete" for r in records)
+    partial = [r for r in records if r.status != "complete" and r.rounds]
+    return (f"{complete} of {len(specs)} runs complete and {sum(len(r.rounds) for r in partial)}"
+            f" rounds of {len(partial)} unfinished run(s) are kept in {store.path}")
+
+
+def _resume_command() -> str:
+    """This command line as typed, less ``--force`` (which would recompute the kept runs)."""
+    import shlex
+
+    return shlex.join(["albench", *(a for a in sys.argv[1:] if a != "--force")])
 
 
 def _interrupt(signum, frame) -> None:
@@ -256,12 +325,24 @@ def new_plugin_command(name, kind, directory):
 @main.command("list")
 @click.argument("kind", required=False,
                 type=click.Choice([*KINDS, "suites"]))
-def list_command(kind):
+@click.option("--json", "as_json", is_flag=True,
+              help="Machine-readable output: {kind: [{name, description, plugin}]}.")
+def list_command(kind, as_json):
     """Datasets, models, strategies, executors and suites that can be used."""
     from albench.spec import builtin_suites, load_suite
 
     plugins = get_plugins()
-    for k in [kind] if kind else [*KINDS, "suites"]:
+    kinds = [kind] if kind else [*KINDS, "suites"]
+    if as_json:
+        click.echo(json.dumps({k: [{"name": name, "description": load_suite(name).description,
+                                    "plugin": "albench"} for name in builtin_suites()]
+                               if k == "suites" else
+                               [{"name": item.name, "description": item.description,
+                                 "plugin": item.plugin}
+                                for _, item in sorted(plugins.registry[k].items())]
+                               for k in kinds}, indent=2))
+        return
+    for k in kinds:
         click.echo(f"{k}:")
         if k == "suites":
             for name in builtin_suites():
@@ -309,8 +390,12 @@ def _record_source(results_dir: str):
                    "instead of writing files.")
 @click.option("--findings", is_flag=True,
               help="Also write <out>/README.md: the DAL study's findings checked against the "
-                   "records of the chosen suites.")
-def leaderboard_command(suites, results_dir, out_dir, as_csv, plots, as_json, findings):
+                   "records of the chosen suites (and their verdicts as <out>/findings.json).")
+@click.option("--baseline", type=click.Path(dir_okay=False, exists=True),
+              help="With --findings: an earlier findings.json; the report lists the verdicts "
+                   "that moved since.")
+def leaderboard_command(suites, results_dir, out_dir, as_csv, plots, as_json, findings,
+                        baseline):
     """Write leaderboards/<suite>.md and its plots from the stored runs."""
     from albench.report import aggregates, load_board, write_leaderboard
     from albench.results import RecordError, StoreError
@@ -323,8 +408,10 @@ def leaderboard_command(suites, results_dir, out_dir, as_csv, plots, as_json, fi
             _fail(f"no runs stored in {where}")
         missing = [s for s in suites if s not in stored]
         if missing:
-            _fail(f"no runs of suite {', '.join(map(repr, missing))} in {where}; "
-                  f"stored suites: {', '.join(stored)}")
+            from albench.names import did_you_mean
+
+            _fail(f"no runs of suite {', '.join(map(repr, missing))} in {where}"
+                  f"{did_you_mean(missing[0], stored)}; stored suites: {', '.join(stored)}")
         if as_json:
             document = {"suites": [aggregates(load_board(store, suite))
                                    for suite in suites or stored]}
@@ -334,16 +421,38 @@ def leaderboard_command(suites, results_dir, out_dir, as_csv, plots, as_json, fi
             path = write_leaderboard(store, suite, Path(out_dir), csv=as_csv, plots=plots)
             click.echo(f"leaderboard: {path}")
         if findings:
-            from albench.report.findings import load_comparisons, render_findings
-
-            report = Path(out_dir) / "README.md"
-            report.write_text(render_findings({s: load_board(store, s) for s in suites or stored},
-                                              load_comparisons(Path(out_dir) / "comparisons")),
-                              encoding="utf-8")
-            click.echo(f"findings: {report}")
+            _write_findings(store, suites or stored, Path(out_dir), baseline)
     except (RecordError, StoreError) as exc:
         _fail(str(exc))
     _warn_invalid(store)
+
+
+def _write_findings(store, suites, out_dir: Path, baseline: str | None) -> None:
+    from albench import __version__
+    from albench.report import load_board
+    from albench.report.findings import (
+        check_findings,
+        load_comparisons,
+        read_baseline,
+        render_findings,
+        verdicts_document,
+    )
+
+    try:
+        before = None if baseline is None else read_baseline(Path(baseline))
+    except ValueError as exc:
+        _fail(str(exc))
+    boards = {s: load_board(store, s) for s in suites}
+    comparisons = load_comparisons(out_dir / "comparisons")
+    report = out_dir / "README.md"
+    report.write_text(render_findings(boards, comparisons, before), encoding="utf-8")
+    found = check_findings(boards, comparisons)
+    description = (f"The verdicts of albench {__version__} on the records of "
+                   f"{', '.join(suites)}.")
+    (out_dir / "findings.json").write_text(
+        json.dumps(verdicts_document(found, description), indent=1, ensure_ascii=False) + "\n",
+        encoding="utf-8")
+    click.echo(f"findings: {report}")
 
 
 @main.command("merge")
@@ -413,21 +522,19 @@ def export_command(results_dir, out_dir, suites):
 @click.option("--sample", default=2, show_default=True, type=click.IntRange(min=0),
               help="Rounds recomputed per run, chosen at random (0: every round).")
 @click.option("--seed", type=click.IntRange(min=0), help="Seed for choosing the rounds.")
-@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 1024),
-              help="torch threads: the count the runs were computed with.")
+@click.option("--threads", type=click.IntRange(1, 1024),
+              help="torch threads (default: the count each run records it was computed with).")
 def verify_command(results_dir, suite, sample, seed, threads):
     """Recompute sampled rounds of stored runs on the CPU; report any that differ.
 
     Catches hand-edited and fabricated records. Runs are reproducible on a CPU at a fixed
-    torch thread count, so verify with the count the runs were computed with.
+    torch thread count: each is recomputed with the count it records.
     """
     import numpy as np
-    import torch
 
     from albench.results import ResultStore, StoreError
     from albench.verify import sample_rounds, verify_record
 
-    torch.set_num_threads(threads)
     try:
         store = ResultStore(results_dir)
         records = list(store.records(suite))
@@ -438,7 +545,7 @@ def verify_command(results_dir, suite, sample, seed, threads):
     for run_id, error in store.invalid.items():
         click.echo(f"INVALID {run_id}: {error}")
     for record in records:
-        verdict = verify_record(record, sample_rounds(record, sample, rng), plugins)
+        verdict = verify_record(record, sample_rounds(record, sample, rng), plugins, threads)
         label = f"{record.run_id} ({record.spec.label})"
         if verdict.ok:
             click.echo(f"ok {label}: rounds {verdict.rounds} match")

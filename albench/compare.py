@@ -19,14 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from albench.errors import AlbenchError
 from albench.loop import (
     SelectionError,
     fit_round,
     labeled_before,
-    prepare,
     round_context,
     validate_selection,
 )
@@ -34,6 +32,7 @@ from albench.plugins import Plugins
 from albench.results import ResultStore, RunRecord
 from albench.scoring import top_k
 from albench.types import labeled_mask
+from albench.verify import ReplayError, computed_threads, replaying, torch_threads
 
 if TYPE_CHECKING:
     from torch import nn
@@ -147,20 +146,14 @@ def rebuild_round(record: RunRecord, round_: int, plugins: Plugins) -> RebuiltRo
     if not device.startswith("cpu"):
         raise CompareError(f"{label} ran on {device!r}: a model trained there is not "
                            f"reproduced on a CPU, so its rankings cannot be compared here")
-    threads = int(stored.threads or record.environment.get("torch_threads", 1))
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
+    threads = computed_threads(record, round_)
     try:
-        run = prepare(record.spec, plugins, device="cpu")
-        if record.dataset_revision != run.dataset.revision:
-            raise CompareError(f"{label}: the record was made on dataset revision "
-                               f"{record.dataset_revision}, the data now is "
-                               f"{run.dataset.revision}")
-        labeled = labeled_before(record, round_)
-        model = fit_round(run, labeled, round_).model
-        accuracy = run.trainer.accuracy(model, run.dataset.x_test, run.dataset.y_test)
-    finally:
-        torch.set_num_threads(previous)
+        with replaying(record, plugins, threads) as run:
+            labeled = labeled_before(record, round_)
+            model = fit_round(run, labeled, round_).model
+            accuracy = run.trainer.accuracy(model, run.dataset.x_test, run.dataset.y_test)
+    except ReplayError as exc:
+        raise CompareError(f"{label}: {exc}") from None
     if accuracy != stored.accuracy:
         raise CompareError(f"{label}: the rebuilt model's test accuracy is {accuracy!r}, the "
                            f"stored one {stored.accuracy!r} (CPU, {threads} thread(s)); the "
@@ -184,10 +177,8 @@ def rank_pool(rebuilt: RebuiltRound, name: str, plugins: Plugins,
                            f"select, whose batch has no order over the pool")
     context = rebuilt.context()
     n, budget = len(context.unlabeled_idx), rebuilt.budget
-    previous = torch.get_num_threads()
-    torch.set_num_threads(rebuilt.threads)
     start = time.perf_counter()
-    try:
+    with torch_threads(rebuilt.threads):
         if kind == "scores":
             values = np.asarray(_call(name, "scores", strategy.scores, context))
             if not np.issubdtype(values.dtype, np.number) or values.dtype.kind == "c":
@@ -211,8 +202,6 @@ def rank_pool(rebuilt: RebuiltRound, name: str, plugins: Plugins,
             position = np.searchsorted(context.unlabeled_idx, picks)
             values = np.full(n, -np.inf)
             values[position] = -np.arange(budget, dtype=np.float64)
-    finally:
-        torch.set_num_threads(previous)
     seconds = time.perf_counter() - start
     ranking = Ranking(name, kind, values, picks, seconds)
     record = rebuilt.record

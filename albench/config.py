@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
 
 
 class TrainingConfig(BaseModel):
@@ -44,3 +44,38 @@ class TrainingConfig(BaseModel):
     min_steps: int = Field(0, ge=0)
     """Train at least this many optimizer steps: epochs are added beyond ``epochs`` until
     they are reached, and early stopping waits for them (0: ``epochs`` alone decides)."""
+
+    # Optimizer and learning-rate schedule options of published protocols (issue 27). While
+    # at their defaults they are left out of the JSON form, so every stored record keeps its
+    # canonical text and its run id.
+    omitted_at_default: ClassVar[tuple[str, ...]] = ("momentum", "nesterov", "lr_schedule",
+                                                     "lr_step_epochs", "lr_gamma")
+    momentum: float = Field(0.9, ge=0, lt=1, allow_inf_nan=False)
+    """SGD's momentum (DeepAL's Fashion-MNIST setting uses 0.5); only with ``sgd``."""
+    nesterov: bool = False
+    """Nesterov momentum for SGD."""
+    lr_schedule: Literal["constant", "step", "cosine"] = "constant"
+    """``step``: multiply ``lr`` by ``lr_gamma`` every ``lr_step_epochs`` epochs; ``cosine``:
+    anneal it to 0 over the epochs trained at most (stepped once per epoch)."""
+    lr_step_epochs: int = Field(30, ge=1)
+    lr_gamma: float = Field(0.1, gt=0, le=1, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _optimizer_options_fit_the_optimizer(self):
+        if self.optimizer != "sgd" and (self.momentum != 0.9 or self.nesterov):
+            raise ValueError("momentum and nesterov apply to optimizer 'sgd' only; set "
+                             "optimizer = \"sgd\" or remove them")
+        if self.nesterov and self.momentum == 0:
+            raise ValueError("nesterov needs a momentum above 0")
+        if self.lr_schedule != "step" and (self.lr_step_epochs != 30 or self.lr_gamma != 0.1):
+            raise ValueError("lr_step_epochs and lr_gamma apply to lr_schedule 'step' only; "
+                             "set lr_schedule = \"step\" or remove them")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _omit_defaults(self, handler):
+        data = handler(self)
+        for name in self.omitted_at_default:
+            if getattr(self, name) == type(self).model_fields[name].default:
+                data.pop(name, None)
+        return data

@@ -12,6 +12,7 @@ import pluggy
 
 from albench import __version__, hookspecs
 from albench.errors import AlbenchError
+from albench.names import did_you_mean, folded_match
 
 ENTRY_POINT_GROUP = "albench"
 KINDS = ("datasets", "models", "strategies", "executors")
@@ -205,15 +206,28 @@ class Plugins:
             )
 
     def get(self, kind: str, name: str) -> Registered:
-        """The registered item, or an error listing the names that exist."""
+        """The registered item (a name differing only in case or ``_``/``-`` finds it), or an
+        error naming the closest names and the plugins that failed to load."""
         items = self.registry[kind]
         if name in items:
             return items[name]
         resolved = self._resolve_parametrised(kind, name)
         if resolved is not None:
             return resolved
-        known = ", ".join(sorted(items)) or "none"
-        raise UnknownNameError(f"unknown {SINGULAR[kind]} {name!r}; installed: {known}")
+        folded = folded_match(name, self.names(kind))
+        if folded is not None:
+            return items[folded]
+        raise UnknownNameError(f"unknown {SINGULAR[kind]} {name!r}"
+                               f"{did_you_mean(name, self.names(kind))}; `albench list {kind}` "
+                               f"shows every one{self._load_errors_note()}")
+
+    def _load_errors_note(self) -> str:
+        """The plugins that failed to load, one of which may have registered a missing name."""
+        if not self.load_errors:
+            return ""
+        failed = "; ".join(f"plugin {err.name} ({err.distribution}): {err.error}"
+                           for err in self.load_errors)
+        return f". Plugins that failed to load, which may register it: {failed}"
 
     def _resolve_parametrised(self, kind: str, name: str) -> Registered | None:
         """Names like ``mix:A+B`` resolve to the item registered as ``mix:``."""

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+import time
 from contextlib import suppress
 from dataclasses import dataclass, field
 
 from tqdm.auto import tqdm
 
+from albench.eta import Eta, RoundCosts, format_seconds
 from albench.executors import Executor, Job, Message
 from albench.results import (
     RecordError,
@@ -33,16 +36,39 @@ class Driver:
     """Receives workers' messages and writes each round to the store as it arrives."""
 
     def __init__(self, store: ResultStore, jobs: list[Job], summary: RunSummary,
-                 progress: bool = True):
+                 progress: bool = True, lines: bool = False):
         self.store = store
         self.specs = {job.spec.run_id: job.spec for job in jobs}
         self.records: dict[str, RunRecord] = {}
         self.running: set[str] = set()
         self.summary = summary
-        rounds_left = sum(job.spec.rounds + 1 - _rounds_done(job) for job in jobs)
-        self.bar = tqdm(total=len(jobs), desc="runs", unit="run", disable=not progress)
-        self.round_bar = tqdm(total=rounds_left, desc="rounds", unit="round",
-                              disable=not progress)
+        self.lines, self.finished, self.started = lines, 0, time.monotonic()
+        rounds_left = {job.spec.run_id: job.spec.rounds + 1 - _rounds_done(job) for job in jobs}
+        costs = RoundCosts(store.records()) if (progress or lines) and jobs else None
+        self.eta = Eta(rounds_left, {run_id: costs and costs.estimate(spec)
+                                     for run_id, spec in self.specs.items()})
+        bars = progress and not lines
+        self.bar = tqdm(total=len(jobs), desc="runs", unit="run", disable=not bars)
+        self.round_bar = tqdm(total=sum(rounds_left.values()), desc="rounds", unit="round",
+                              disable=not bars,
+                              bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} "
+                                         "[{elapsed} elapsed{postfix} left]")
+        self.round_bar.set_postfix_str(self._time_left())
+
+    def _time_left(self) -> str:
+        return "about " + format_seconds(self.eta.seconds_left(time.monotonic() - self.started))
+
+    def _line(self, run_id: str, outcome: str) -> None:
+        """One line per finished run, for logs (where bars would flood)."""
+        if not self.lines:
+            return
+        self.finished += 1
+        record = self.records.get(run_id)
+        rounds = record.rounds if record is not None else []
+        accuracy = f", accuracy {rounds[-1].accuracy:.3f}" if rounds else ""
+        print(f"[{self.finished}/{len(self.specs)}] {outcome} {self.specs[run_id].label}: "
+              f"{len(rounds)} rounds{accuracy}; {self._time_left()} left",
+              file=sys.stderr, flush=True)
 
     def handle(self, message: Message) -> None:
         run_id = message.run_id
@@ -59,10 +85,13 @@ class Driver:
             if len(record.rounds) == record.spec.rounds + 1:
                 record.status = "complete"
             self.store.save(record)
+            self.eta.round_done(run_id)
+            self.round_bar.set_postfix_str(self._time_left(), refresh=False)
             self.round_bar.update(1)
         elif message.kind == "done":
             self.summary.completed.append(run_id)
             self._finish(run_id)
+            self._line(run_id, "done")
         else:
             record = self.records.get(run_id)
             if record is not None:
@@ -71,6 +100,7 @@ class Driver:
             self.summary.failed[run_id] = message.payload
             tqdm.write(f"FAILED {self.specs[run_id].label}: {message.payload}")
             self._finish(run_id)
+            self._line(run_id, "failed")
 
     def _finish(self, run_id: str) -> None:
         self.store.release(run_id)
@@ -122,8 +152,11 @@ def _rounds_done(job: Job) -> int:
 def run_specs(specs: list[RunSpec], store: ResultStore, executor: Executor,
               force: bool = False, device: str = "auto", progress: bool = True,
               query_timeout: float | None = None, threads: int | None = None,
-              deterministic: bool = True) -> RunSummary:
+              deterministic: bool = True, lines: bool = False) -> RunSummary:
     """Run (or resume) every spec not yet complete; finished runs are skipped unless forced.
+
+    ``progress`` shows bars whose time left is estimated from the stored runs' per-round
+    costs; ``lines`` prints one line per finished run instead (for logs).
 
     Runs that start at round 0 start from their seed's shared round 0, trained first (once
     per key; with ``force``, again) and stored; see :mod:`albench.round_zero`.
@@ -147,9 +180,9 @@ def run_specs(specs: list[RunSpec], store: ResultStore, executor: Executor,
                 _release_quietly(store, spec.run_id)
                 continue
             pending.append((spec, None if force else existing))
-        jobs = _with_round_zero(pending, store, executor, force, progress, summary, options,
-                                query_timeout)
-        driver = Driver(store, jobs, summary, progress)
+        jobs = _with_round_zero(pending, store, executor, force, progress and not lines,
+                                summary, options, query_timeout)
+        driver = Driver(store, jobs, summary, progress, lines)
         executor.execute(jobs, driver.handle)
     finally:
         if driver is not None:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from albench.config import TrainingConfig
 from albench.errors import AlbenchError
+from albench.names import did_you_mean, folded_match
 
 
 class SuiteError(AlbenchError):
@@ -182,11 +183,13 @@ def load_suite(name_or_path: str | Path) -> Suite:
     if path.suffix == ".toml" or path.exists():
         source, text = str(path), _read(path)
     else:
-        resource = resources.files("albench") / "suites" / f"{name_or_path}.toml"
+        name = folded_match(str(name_or_path), builtin_suites()) or str(name_or_path)
+        resource = resources.files("albench") / "suites" / f"{name}.toml"
         if not resource.is_file():
-            raise SuiteError(f"no suite named {str(name_or_path)!r}; built-in suites: "
-                             f"{', '.join(builtin_suites())} (or give a path to a .toml file)")
-        source, text = f"built-in suite {name_or_path}", resource.read_text()
+            raise SuiteError(f"no suite named {name!r}"
+                             f"{did_you_mean(name, builtin_suites())}; `albench list suites` "
+                             f"shows the built-in ones (or give a path to a .toml file)")
+        source, text = f"built-in suite {name}", resource.read_text()
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

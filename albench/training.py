@@ -116,11 +116,12 @@ class Trainer:
         y_all = torch.as_tensor(y, device=self.device)
         model = self.new_model(seed)
         optimizer = self._optimizer(model)
+        max_epochs, min_epochs = epoch_bounds(cfg, len(train))
+        scheduler = self._scheduler(optimizer, max_epochs)
         loss_fn = nn.CrossEntropyLoss()
         generator = torch.Generator().manual_seed(seed)
         best_state, best_key, since_best, epochs_run = None, None, 0, 0
         train_t = torch.as_tensor(train)
-        max_epochs, min_epochs = epoch_bounds(cfg, len(train_t))
         with torch.random.fork_rng(devices=self._rng_devices()):
             torch.manual_seed(seed)
             for epoch in range(max_epochs):
@@ -135,6 +136,8 @@ class Trainer:
                     loss = loss_fn(model(x_all[batch]), y_all[batch])
                     loss.backward()
                     optimizer.step()
+                if scheduler is not None:
+                    scheduler.step()
                 if n_val == 0:
                     continue
                 key = self._val_key(model, x_all, y_all, val)
@@ -206,7 +209,17 @@ class Trainer:
             ]
         if cfg.optimizer == "adam":
             return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum,
+                               nesterov=cfg.nesterov, weight_decay=cfg.weight_decay)
+
+    def _scheduler(self, optimizer: torch.optim.Optimizer, epochs: int):
+        """The learning-rate schedule, stepped once per epoch (None: a constant rate)."""
+        cfg = self.config
+        if cfg.lr_schedule == "step":
+            return torch.optim.lr_scheduler.StepLR(optimizer, cfg.lr_step_epochs, cfg.lr_gamma)
+        if cfg.lr_schedule == "cosine":
+            return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs)
+        return None
 
     def _rng_devices(self) -> list:
         return [self.device] if self.device.type == "cuda" else []

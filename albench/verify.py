@@ -1,19 +1,61 @@
 """Recompute stored rounds from their specs: hand-edited or fabricated records do not match.
 
 Runs are deterministic on a CPU at a fixed torch thread count, so round ``r`` of a record,
-recomputed from the record's first ``r`` rounds, must give the stored accuracy and queries.
+recomputed from the record's first ``r`` rounds at the record's thread count, must give the
+stored accuracy and queries. ``albench compare`` rebuilds stored rounds the same way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from albench.loop import initial_labeled, iter_rounds, prepare
+from albench.errors import AlbenchError
+from albench.loop import PreparedRun, iter_rounds, prepare
 from albench.plugins import Plugins
 from albench.results import RunRecord
+from albench.seeds import initial_labeled
+
+
+class ReplayError(AlbenchError):
+    """A stored run cannot be recomputed here (another device, or other data)."""
+
+
+def computed_threads(record: RunRecord, round_: int | None = None) -> int:
+    """The torch thread count ``record`` (or its round ``round_``) was computed with; 1 when
+    the record does not say."""
+    rounds = record.rounds if round_ is None else record.rounds[round_:round_ + 1]
+    stored = next((r.threads for r in rounds if r.threads), None)
+    return int(stored or record.environment.get("torch_threads", 1))
+
+
+@contextmanager
+def torch_threads(threads: int) -> Iterator[None]:
+    """torch's thread count set to ``threads`` inside the block, restored after."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+@contextmanager
+def replaying(record: RunRecord, plugins: Plugins, threads: int) -> Iterator[PreparedRun]:
+    """``record``'s run prepared on the CPU with ``threads`` torch threads (restored after);
+    ReplayError when the data is not the record's."""
+    with torch_threads(threads):
+        run = prepare(record.spec, plugins, device="cpu")
+        if record.dataset_revision != run.dataset.revision:
+            raise ReplayError(f"the record was made on dataset revision "
+                              f"{record.dataset_revision}, the data now is "
+                              f"{run.dataset.revision}")
+        yield run
 
 
 @dataclass
@@ -38,18 +80,21 @@ def sample_rounds(record: RunRecord, sample: int, rng: np.random.Generator) -> l
 
 
 def verify_record(record: RunRecord, rounds: Iterable[int], plugins: Plugins,
-                  device: str = "cpu") -> Verdict:
-    """Recompute ``rounds`` of ``record`` and list every difference from what is stored."""
+                  threads: int | None = None) -> Verdict:
+    """Recompute ``rounds`` of ``record`` on the CPU with ``threads`` torch threads (default:
+    the record's own count) and list every difference from what is stored."""
     verdict = Verdict(record, list(rounds))
     try:
-        run = prepare(record.spec, plugins, device)
+        with replaying(record, plugins, threads or computed_threads(record)) as run:
+            _compare_rounds(record, run, verdict)
+    except ReplayError as exc:
+        verdict.problems.append(str(exc))
     except Exception as exc:  # noqa: BLE001 -- reported as the record's problem
         verdict.problems.append(f"cannot prepare the run: {type(exc).__name__}: {exc}")
-        return verdict
-    if record.dataset_revision != run.dataset.revision:
-        verdict.problems.append(f"dataset revision {record.dataset_revision} is not the data's "
-                                f"{run.dataset.revision}")
-        return verdict
+    return verdict
+
+
+def _compare_rounds(record: RunRecord, run: PreparedRun, verdict: Verdict) -> None:
     expected = initial_labeled(record.spec, run.dataset.pool_size).tolist()
     if record.initial_labeled_idx != expected:
         verdict.problems.append("the initial labelled set is not the one its seed draws")
@@ -69,4 +114,3 @@ def verify_record(record: RunRecord, rounds: Iterable[int], plugins: Plugins,
             differ = len(set(again.queried) ^ set(stored.queried)) // 2
             verdict.problems.append(f"round {round_}: queried indices differ "
                                     f"({differ} of {len(stored.queried)} not the same)")
-    return verdict

@@ -48,10 +48,17 @@ def test_run_needs_strategies():
     assert result.exit_code != 0 and "--all" in result.output
 
 
-def test_unknown_strategy_lists_installed(tiny_suite):
-    result = CliRunner().invoke(main, ["run", "-s", "nope", "--suite", str(tiny_suite)])
+def test_a_mistyped_strategy_is_answered_with_the_closest_name(tiny_suite):
+    result = CliRunner().invoke(main, ["run", "-s", "entropi", "--suite", str(tiny_suite)])
     assert result.exit_code != 0
-    assert "unknown strateg" in result.output and "random" in result.output
+    assert "unknown strategy 'entropi' (did you mean 'entropy'?)" in result.output
+    assert "random" not in result.output
+
+
+def test_a_mistyped_suite_is_answered_with_the_closest_name():
+    result = CliRunner().invoke(main, ["run", "--all", "--suite", "quik"])
+    assert result.exit_code != 0
+    assert "no suite named 'quik' (did you mean 'quick'?)" in result.output
 
 
 def test_bad_seeds_and_bad_suite(tmp_path):
@@ -62,7 +69,7 @@ def test_bad_seeds_and_bad_suite(tmp_path):
     result = CliRunner().invoke(main, ["run", "--all", "--seeds", "a,b"])
     assert result.exit_code != 0 and "--seeds" in result.output
     result = CliRunner().invoke(main, ["run", "--all", "--suite", "no-such-suite"])
-    assert result.exit_code != 0 and "quick" in result.output
+    assert result.exit_code != 0 and "albench list suites" in result.output
 
 
 def test_list_and_plugins():

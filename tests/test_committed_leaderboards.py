@@ -12,6 +12,8 @@ from albench.results import parse_record
 
 LEADERBOARDS = Path(__file__).resolve().parent.parent / "leaderboards"
 RESULTS = LEADERBOARDS / "results"
+PENDING = LEADERBOARDS / "pending"
+"""Runs of the boards' next version, committed while they are computed (not on a board)."""
 FILES = sorted(RESULTS.glob("*/*.json"))
 BOARDS = sorted(p for p in LEADERBOARDS.glob("*.md") if p.name != "README.md")
 
@@ -19,17 +21,19 @@ pytestmark = pytest.mark.skipif(not FILES, reason="no committed run records")
 
 
 def test_every_record_file_parses_and_is_named_after_its_run():
-    assert not list(RESULTS.glob("*.sqlite")), "commit JSON files (`albench export`), not SQLite"
+    assert not list(LEADERBOARDS.glob("*/*.sqlite")), (
+        "commit JSON files (`albench export`), not SQLite")
     ids = set()
-    for path in FILES:
+    files = FILES + sorted(PENDING.glob("*/*.json"))
+    for path in files:
         text = path.read_text(encoding="utf-8")
         record = parse_record(text, str(path))  # validates the record
         assert path.stem == record.run_id == record.spec.run_id, path
         assert path.parent.name == record.spec.suite, path
         assert text == record_text(record), f"{path} is not in canonical form"
         json.loads(text)
-        ids.add(record.run_id)
-    assert len(ids) == len(FILES)
+        ids.add((path.parent.parent.name, record.run_id))
+    assert len(ids) == len(files)
 
 
 @pytest.mark.parametrize("board", BOARDS, ids=lambda p: p.stem)
@@ -42,12 +46,23 @@ def test_committed_markdown_matches_the_records(board, tmp_path):
 
 def test_committed_findings_report_matches_the_records():
     from albench.report import load_board
-    from albench.report.findings import load_comparisons, render_findings
+    from albench.report.findings import (
+        check_findings,
+        load_comparisons,
+        read_baseline,
+        render_findings,
+    )
 
     folder = RecordFolder(RESULTS)
     suites = sorted({record.spec.suite for record in folder.records()})
-    expected = render_findings({suite: load_board(folder, suite) for suite in suites},
-                               load_comparisons(LEADERBOARDS / "comparisons"))
-    assert (LEADERBOARDS / "README.md").read_text() == expected, (
-        "leaderboards/README.md is out of date: run `albench leaderboard --results "
-        "leaderboards/results --out leaderboards --csv --findings`")
+    boards = {suite: load_board(folder, suite) for suite in suites}
+    comparisons = load_comparisons(LEADERBOARDS / "comparisons")
+    expected = render_findings(boards, comparisons,
+                               read_baseline(LEADERBOARDS / "findings-v1.json"))
+    fix = ("run `albench leaderboard --results leaderboards/results --out leaderboards --csv "
+           "--findings --baseline leaderboards/findings-v1.json`")
+    assert (LEADERBOARDS / "README.md").read_text() == expected, f"README.md is stale: {fix}"
+    committed = json.loads((LEADERBOARDS / "findings.json").read_text())
+    assert [(v["setting"], v["subject"], v["verdict"]) for v in committed["verdicts"]] == [
+        (c.setting, c.subject, c.verdict) for f in check_findings(boards, comparisons)
+        for c in f.checks], f"findings.json is stale: {fix}"

@@ -54,6 +54,8 @@ def test_a_selection_order_ranks_its_picks_first_and_ties_the_rest():
 
 
 def test_ranking_kinds():
+    pytest.importorskip("albench_bald", reason="batchbald's plugin, albench-bald, is not "
+                                               "installed")
     assert ranking_kind(UncertaintySampling(entropy)) == "scores"
     batchbald = get_plugins().get("strategies", "batchbald").factory()
     assert ranking_kind(batchbald) == "order"

@@ -144,7 +144,8 @@ def test_sigterm_releases_claims_and_says_how_to_resume(tiny_suite, tmp_path):
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
-    assert "interrupted: every finished round is stored; run the same command again" in stderr
+    assert "interrupted: 0 of 2 runs complete" in stderr
+    assert f"resume with: albench run -s random --suite {tiny_suite}" in stderr
     assert _claims(results) == []
 
 

@@ -156,10 +156,38 @@ def test_albench_plugins_and_run_report_a_broken_plugin_and_the_way_to_skip_it(m
     assert "ALBENCH_DISABLE_PLUGINS=NAME" in run.output
 
 
-def test_an_unknown_name_lists_what_is_installed():
+def test_an_unknown_name_suggests_only_the_closest_names():
     plugins = Plugins(extra_plugins=(("kit", Everything()),), entry_points=False)
-    with pytest.raises(UnknownNameError, match="unknown strategy 'nope'.*kit-strategy"):
-        plugins.get("strategies", "nope")
+    with pytest.raises(UnknownNameError) as error:
+        plugins.get("strategies", "entropi")
+    assert "unknown strategy 'entropi' (did you mean 'entropy'?)" in str(error.value)
+    assert "random" not in str(error.value) and "mix:" not in str(error.value)
+    assert "albench list strategies" in str(error.value)
+
+
+def test_names_differing_in_case_or_underscores_find_the_registered_item():
+    plugins = albench.plugins.get_plugins()
+    assert plugins.get("strategies", "Entropy").name == "entropy"
+    assert plugins.get("strategies", "least_confidence").name == "least-confidence"
+    assert plugins.get("datasets", "Digits").name == "digits"
+
+
+def test_an_unknown_name_names_the_plugins_that_failed_to_load(fake_dists):
+    with pytest.raises(UnknownNameError) as error:
+        Plugins().get("strategies", "broken-strategy")
+    assert ("plugin fakebroken (albench-fake): ModuleNotFoundError: No module named "
+            "'albench_no_such_module'") in str(error.value)
+
+
+def test_run_names_the_plugin_that_failed_to_load_when_a_strategy_is_missing(fake_dists,
+                                                                              tmp_path):
+    result = CliRunner().invoke(main, ["run", "-s", "broken-strategy", "--results",
+                                       str(tmp_path / "results")])
+    assert result.exit_code != 0
+    assert "unknown strategy 'broken-strategy'" in result.output
+    assert ("Plugins that failed to load, which may register it: plugin fakebroken "
+            "(albench-fake): ModuleNotFoundError") in result.output
+    assert not (tmp_path / "results").exists()
 
 
 # --- entry points, through fake installed distributions -------------------------------------

@@ -324,3 +324,29 @@ def test_leaderboard_says_where_rounds_ran(tmp_path):
     assert "Ran on: cpu (test CPU) (6 rounds), cuda:0 (test GPU) (2 rounds)." in text
     assert set(load_board(store, "toy").rounds["device"]) == {"cpu (test CPU)",
                                                               "cuda:0 (test GPU)"}
+
+
+def test_a_board_says_what_its_records_predate(tmp_path):
+    from albench.spec import load_suite
+
+    current = load_suite("quick").version
+    old = [make_record(s, seed, curve(0.6, seed), QUERIES, suite="quick",
+                       suite_version=current - 1) for s in ("random", "margin") for seed in (0, 1)]
+    text = write_leaderboard(_stored(tmp_path / "old", old), "quick", tmp_path / "old_out"
+                             ).read_text()
+    assert f"made with suite version {current - 1}; the built-in `quick` suite is now " \
+           f"version {current}" in text
+    assert "4 of the 4 runs trained a round 0 of their own" in text
+    new = [make_record(s, seed, curve(0.6, seed), QUERIES, suite="quick", suite_version=current)
+           for s in ("random", "margin") for seed in (0, 1)]
+    new = [r.model_copy(update={"round_zero": f"key{r.spec.seed}"}) for r in new]
+    text = write_leaderboard(_stored(tmp_path / "new", new), "quick", tmp_path / "new_out"
+                             ).read_text()
+    assert "suite version" not in text.split("## ")[0] and "of their own" not in text
+
+
+def _stored(folder, records):
+    store = ResultStore(folder)
+    for record in records:
+        store.save(record)
+    return store

@@ -59,3 +59,38 @@ def test_a_fabricated_record_is_caught(store):
     assert f"DIFFERS {spec.run_id} (tiny:blobs/mlp/b5:entropy:seed0): round 0: queried " \
         "indices differ" in result.output
     assert f"ok {genuine.run_id}" in result.output
+
+
+def test_each_record_is_recomputed_at_the_thread_count_it_records(store, monkeypatch):
+    import torch
+
+    from albench import verify
+    from albench.plugins import get_plugins
+
+    [record] = store.records()
+    assert verify.computed_threads(record) == record.rounds[0].threads
+    three = record.model_copy(update={"rounds": [r.model_copy(update={"threads": 3})
+                                                 for r in record.rounds]})
+    seen = []
+    real = verify.iter_rounds
+
+    def spy(run, before):
+        seen.append(torch.get_num_threads())
+        return real(run, before)
+
+    monkeypatch.setattr(verify, "iter_rounds", spy)
+    before = torch.get_num_threads()
+    verify.verify_record(three, [1], get_plugins())
+    assert seen == [3] and torch.get_num_threads() == before
+    verify.verify_record(three, [1], get_plugins(), threads=2)
+    assert seen == [3, 2]
+
+
+def test_a_record_without_a_thread_count_uses_its_environment_or_one(store):
+    from albench.verify import computed_threads
+
+    [record] = store.records()
+    bare = record.model_copy(update={"rounds": [r.model_copy(update={"threads": None})
+                                                for r in record.rounds]})
+    assert computed_threads(bare.model_copy(update={"environment": {"torch_threads": 4}})) == 4
+    assert computed_threads(bare.model_copy(update={"environment": {}})) == 1

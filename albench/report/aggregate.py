@@ -116,10 +116,10 @@ def build_board(suite: str, records: Iterable[RunRecord]) -> Board:
             "run_id": record.run_id, "status": record.status,
             "rounds_done": len(record.rounds), "rounds_total": record.spec.rounds + 1,
             "protocol": protocol.id, "suite_version": record.spec.suite_version,
-            "error": record.error or "",
+            "error": record.error or "", "shared_round_zero": record.round_zero is not None,
         })
     columns = ["setting", "seed", "run_id", "status", "rounds_done", "rounds_total",
-               "protocol", "suite_version", "error"]
+               "protocol", "suite_version", "error", "shared_round_zero"]
     runs = pd.DataFrame(rows, columns=columns)
     main = _main_protocols(runs)
     runs["comparable"] = runs["protocol"] == runs["setting"].map(main)

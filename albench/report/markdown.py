@@ -100,6 +100,7 @@ def render(board: Board, summary: pd.DataFrame, tables: dict[str, pd.DataFrame],
          f"{complete} complete run(s) aggregated over {len(board.settings)} setting(s)."),
         "", INTRO.format(alpha=ALPHA, min_seeds=MIN_SEEDS_TO_RANK), ""]
     lines += _not_aggregated_counts(runs)
+    lines += _provenance(board)
     if board.rounds.empty:
         lines += ["No complete runs yet.", ""]
     for setting in board.settings:
@@ -121,6 +122,31 @@ def render(board: Board, summary: pd.DataFrame, tables: dict[str, pd.DataFrame],
 
 def _dataset(board: Board, setting: str) -> str:
     return board.protocols[board.main[setting]].fields["dataset"]
+
+
+def _provenance(board: Board) -> list[str]:
+    """What the aggregated records predate: the built-in suite's current version, and the
+    shared round 0 (every strategy of a seed starting from one stored round-0 model)."""
+    from albench.spec import builtin_suites, load_suite
+
+    used = board.runs[board.runs["comparable"] & (board.runs["status"] == "complete")]
+    if used.empty:
+        return []
+    notes = []
+    versions = sorted(int(v) for v in used["suite_version"].unique())
+    if board.suite in builtin_suites():
+        current = load_suite(board.suite).version
+        if versions != [current]:
+            made = ", ".join(map(str, versions))
+            notes.append(f"These runs were made with suite version {made}; the built-in "
+                         f"`{md(board.suite)}` suite is now version {current}, so they predate "
+                         f"its current protocol.")
+    shared = int(used["shared_round_zero"].sum())
+    if shared < len(used):
+        notes.append(f"{len(used) - shared} of the {len(used)} runs trained a round 0 of their "
+                     f"own instead of starting from their seed's shared round-0 model, so "
+                     f"strategies of one seed may not share round 0's accuracy.")
+    return [" ".join(notes), ""] if notes else []
 
 
 def _not_aggregated_counts(runs: pd.DataFrame) -> list[str]:

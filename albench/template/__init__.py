@@ -48,7 +48,7 @@ def new_plugin(name: str, kind: str = "strategy", directory: str | Path = ".") -
         raise TemplateError(f"{target} already exists; choose another name or --dir")
     module = "albench_" + name.replace("-", "_")
     values = {"name": name, "dist": dist, "module": module, "summary": _SUMMARIES[kind],
-              "albench_version": __version__}
+              "albench_version": __version__, "albench_next_minor": _next_minor(__version__)}
     files = {
         "pyproject.toml": "common/pyproject.toml.tmpl",
         "README.md": f"{kind}/README.md.tmpl",
@@ -62,3 +62,9 @@ def new_plugin(name: str, kind: str = "strategy", directory: str | Path = ".") -
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text.substitute(values), encoding="utf-8")
     return target
+
+
+def _next_minor(version: str) -> str:
+    """``0.1.3`` -> ``0.2``: the first release a plugin written against ``version`` excludes."""
+    major, minor = version.split(".")[:2]
+    return f"{major}.{int(minor) + 1}"

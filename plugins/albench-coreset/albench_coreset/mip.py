@@ -100,10 +100,20 @@ def _solve(dist: np.ndarray, to_labelled: np.ndarray, budget: int, delta: float,
            outliers: int, time_limit: float, node_limit: int | None = None
            ) -> tuple[np.ndarray | None, str]:
     """Solve the feasibility MIP at radius ``delta``: the picked rows, or None, and the outcome."""
-    n = len(dist)
-    rows = np.flatnonzero(to_labelled > delta)
-    m = len(rows)
-    cover = sparse.csr_matrix(dist[rows] <= delta, dtype=np.float64)
+    cover = sparse.csr_matrix(dist[np.flatnonzero(to_labelled > delta)] <= delta,
+                              dtype=np.float64)
+    options = {"time_limit": time_limit, **({"node_limit": node_limit} if node_limit else {})}
+    return solve_cover(cover, budget, outliers, options, keep_incumbent=True,
+                       limit="node or time limit")
+
+
+def solve_cover(cover: sparse.csr_matrix, budget: int, outliers: int, options: dict,
+                *, keep_incumbent: bool, limit: str) -> tuple[np.ndarray | None, str]:
+    """The feasibility MIP over ``cover`` (rows: the points still to cover; columns: the
+    candidate centres; 1 where a candidate covers a point): which ``budget`` columns, or None,
+    and the outcome. A solve stopped by a limit (outcome ``limit``) still returns the solution
+    HiGHS had found when ``keep_incumbent``."""
+    m, n = cover.shape
     matrix = sparse.vstack([
         sparse.hstack([cover, sparse.identity(m)]),
         sparse.hstack([np.ones((1, n)), sparse.csr_matrix((1, m))]),
@@ -113,9 +123,8 @@ def _solve(dist: np.ndarray, to_labelled: np.ndarray, budget: int, delta: float,
     upper = np.concatenate([np.full(m, np.inf), [budget, outliers]])
     result = milp(np.zeros(n + m), integrality=np.ones(n + m), bounds=Bounds(0, 1),
                   constraints=LinearConstraint(matrix, lower, upper),
-                  options={"time_limit": time_limit, "disp": False,
-                           **({"node_limit": node_limit} if node_limit else {})})
-    if result.x is not None:
+                  options={**options, "disp": False})
+    if result.x is not None and (keep_incumbent or result.status == 0):
         picks = np.flatnonzero(result.x[:n] > 0.5)
         if len(picks) == budget:
             return picks, "feasible"
@@ -123,5 +132,5 @@ def _solve(dist: np.ndarray, to_labelled: np.ndarray, budget: int, delta: float,
     if result.status == 2:
         return None, "infeasible"
     if result.status == 1:
-        return None, "node or time limit"
+        return None, limit
     return None, f"failed: {result.message}"
