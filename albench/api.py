@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from albench import hookimpl
+from albench.errors import AlbenchError
 
 
-class BenchmarkRunError(RuntimeError):
+class BenchmarkRunError(AlbenchError, RuntimeError):
     """Some runs failed; their finished rounds are stored and a second call resumes them."""
 
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import click
 
+from albench.errors import AlbenchError
 from albench.plugins import (
     DISABLE_HINT,
     KINDS,
-    RegistrationError,
     UnknownNameError,
     get_plugins,
 )
@@ -469,13 +469,8 @@ def merge_command(sources, results_dir):
     kept), so runs started later here start from the same models. Every source is read and
     validated before anything is written, and the runs are written in one transaction.
     """
-    from albench.results import (
-        RecordError,
-        ResultStore,
-        StoreWriteError,
-        read_round_zeros,
-        read_store,
-    )
+    from albench.record_files import read_store
+    from albench.results import RecordError, ResultStore, StoreWriteError, read_round_zeros
 
     records, round_zeros = [], []
     for source in sources:
@@ -623,7 +618,7 @@ def compare_command(strategies, suite, setting, seed, round_, model_of, results_
 def cli_entry() -> None:
     try:
         main()
-    except RegistrationError as exc:
+    except AlbenchError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2)
 

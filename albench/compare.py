@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from albench.builtin.strategies import top_k
+from albench.errors import AlbenchError
 from albench.loop import (
     SelectionError,
     fit_round,
@@ -30,6 +30,8 @@ from albench.loop import (
 )
 from albench.plugins import Plugins
 from albench.results import ResultStore, RunRecord
+from albench.scoring import top_k
+from albench.types import labeled_mask
 from albench.verify import ReplayError, computed_threads, replaying, torch_threads
 
 if TYPE_CHECKING:
@@ -42,7 +44,7 @@ HEXBIN_ABOVE = 3000
 """Pools larger than this are drawn as a 2-D histogram instead of one dot per example."""
 
 
-class CompareError(Exception):
+class CompareError(AlbenchError):
     """A comparison that cannot be made: no such run, a model that does not reproduce, or a
     strategy that exposes no ranking."""
 
@@ -189,8 +191,7 @@ def rank_pool(rebuilt: RebuiltRound, name: str, plugins: Plugins,
                                    f"examples; it must return one number each, none NaN")
             picks = top_k(values, context.unlabeled_idx, budget)
         else:
-            mask = np.zeros(rebuilt.run.dataset.pool_size, dtype=bool)
-            mask[rebuilt.labeled] = True
+            mask = labeled_mask(rebuilt.run.dataset.pool_size, rebuilt.labeled)
             try:
                 order = _call(name, "selection_order", strategy.selection_order, context,
                               budget)

@@ -15,12 +15,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from albench.types import Dataset, QueryContext
+from albench.training import Trainer
+from albench.types import Dataset, QueryContext, labeled_mask
 
 if TYPE_CHECKING:
     from torch import nn
-
-    from albench.training import Trainer
 
 
 def read_only(array: np.ndarray) -> np.ndarray:
@@ -55,16 +54,13 @@ def strategy_view(dataset: Dataset) -> Dataset:
 def query_context(dataset: Dataset, trainer: Trainer, model: nn.Module, labeled: np.ndarray,
                   rng: np.random.Generator, round_: int = 0) -> QueryContext:
     """The context a strategy gets: a label-free view and read-only copies of the state."""
-    from albench.training import Trainer
-
     view = strategy_view(dataset)
-    mask = np.zeros(dataset.pool_size, dtype=bool)
-    mask[labeled] = True
+    mask = labeled_mask(dataset.pool_size, labeled)
     return QueryContext(
         dataset=view, model=model, labeled_idx=read_only(labeled),
         unlabeled_idx=read_only(np.flatnonzero(~mask)),
         labeled_labels=read_only(dataset.y_pool[labeled]), rng=rng,
-        trainer=Trainer(view, trainer.model_factory, trainer.config, trainer.device,
+        _trainer=Trainer(view, trainer.model_factory, trainer.config, trainer.device,
                         trainer.model_options),
         round=round_,
     )

@@ -48,9 +48,9 @@ def albench_register_strategies(register):
         randomness must come from ``context.rng`` (never global random state).
         A greedy strategy should also have ``scores(context) -> array``, one number per
         entry of ``context.unlabeled_idx`` (higher = picked first), and select their
-        ``albench.builtin.strategies.top_k``; a batch strategy may have
+        ``albench.scoring.top_k``; a batch strategy may have
         ``selection_order(context, budget)``, its batch in pick order (see
-        :class:`albench.types.Strategy`). ``albench compare`` ranks the pool by these.
+        :class:`albench.Strategy`). ``albench compare`` ranks the pool by these.
     """
 
 

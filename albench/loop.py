@@ -12,28 +12,31 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+import torch
 
-from albench import reproducibility
+from albench import __version__, reproducibility
+from albench.devices import pick_device
+from albench.errors import AlbenchError
 from albench.guard import changed_parts, owned_fingerprints, query_context
 from albench.plugins import Plugins
+from albench.reproducibility import device_label
 from albench.results import PluginRef, RoundRecord, RunRecord, now
 from albench.round_zero import RoundZero, RoundZeroError
+from albench.seeds import MODEL, STRATEGY, derived_seed, initial_labeled
 from albench.spec import RunSpec
-from albench.training import FitResult, Trainer, pick_device
-from albench.types import Dataset, QueryContext
+from albench.training import FitResult, Trainer
+from albench.types import Dataset, QueryContext, labeled_mask
 
 if TYPE_CHECKING:
     from torch import nn
 
-# Purposes that keep the seed streams of one run independent.
-_INITIAL_SET, _MODEL, _STRATEGY = 0, 1, 2
 
 
-class SelectionError(Exception):
+class SelectionError(AlbenchError):
     """A strategy returned indices that break the contract."""
 
 
-class StrategyError(Exception):
+class StrategyError(AlbenchError):
     """A strategy raised an exception or ran past its time limit."""
 
 
@@ -81,21 +84,6 @@ def check_untouched(before: dict[str, int], dataset: Dataset, labeled: np.ndarra
         raise StrategyError(f"{who} changed the harness's {', '.join(changed)} in round "
                             f"{round_}; strategies must not modify what they are given "
                             f"(work on copies)")
-
-
-def derived_seed(seed: int, purpose: int, round_: int = 0) -> int:
-    """A seed for one purpose and round, independent of every other stream."""
-    return int(np.random.SeedSequence([seed, purpose, round_]).generate_state(1)[0])
-
-
-def initial_labeled(spec: RunSpec, pool_size: int) -> np.ndarray:
-    """The random initial set: identical for every strategy run with the same seed."""
-    for name in ("initial_labeled", "batch_size"):
-        if getattr(spec, name) > pool_size:
-            raise ValueError(f"{spec.label}: {name}={getattr(spec, name)} exceeds the pool of "
-                             f"{pool_size}")
-    rng = np.random.default_rng(derived_seed(spec.seed, _INITIAL_SET))
-    return np.sort(rng.choice(pool_size, spec.initial_labeled, replace=False))
 
 
 def validate_selection(selected, budget: int, labeled_mask: np.ndarray, who: str
@@ -179,34 +167,10 @@ def new_record(run: PreparedRun) -> RunRecord:
 
 
 def environment(device) -> dict[str, str]:
-    import torch
-
-    from albench import __version__
-
     return {"albench": __version__, "python": platform.python_version(),
             "torch": torch.__version__, "numpy": np.__version__,
             "platform": platform.platform(), "device": device_label(device),
             "torch_threads": str(reproducibility.threads())}
-
-
-def device_label(device) -> str:
-    """``device`` with its hardware name, e.g. ``cuda:0 (NVIDIA H200)``."""
-    import torch
-
-    device = torch.device(device)
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else _cpu_name()
-    return f"{device} ({name or 'unknown'})"
-
-
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 def shared_fit(round_zero: RoundZero, run: PreparedRun, seed: int, device: str,
@@ -243,7 +207,7 @@ def fit_round(run: PreparedRun, labeled: np.ndarray, round_: int) -> FitResult:
     """Train round ``round_``'s model on the pool examples ``labeled``, with the round's seed."""
     dataset = run.dataset
     return run.trainer.fit(dataset.x_pool[labeled], dataset.y_pool[labeled],
-                           seed=derived_seed(run.spec.seed, _MODEL, round_))
+                           seed=derived_seed(run.spec.seed, MODEL, round_))
 
 
 def round_context(run: PreparedRun, model: nn.Module, labeled: np.ndarray,
@@ -251,7 +215,7 @@ def round_context(run: PreparedRun, model: nn.Module, labeled: np.ndarray,
     """Round ``round_``'s query context (see :func:`albench.guard.query_context`), its
     ``rng`` seeded for the round."""
     return query_context(run.dataset, run.trainer, model, labeled,
-                         np.random.default_rng(derived_seed(run.spec.seed, _STRATEGY, round_)),
+                         np.random.default_rng(derived_seed(run.spec.seed, STRATEGY, round_)),
                          round_)
 
 
@@ -281,7 +245,7 @@ def iter_rounds(run: PreparedRun, record: RunRecord, query_timeout: float | None
         raise ValueError(f"{spec.label}: stored record holds labelled indices outside the pool "
                          f"of {dataset.pool_size}; `albench run --force` recomputes it")
     for round_ in range(len(record.rounds), spec.rounds + 1):
-        model_seed = derived_seed(spec.seed, _MODEL, round_)
+        model_seed = derived_seed(spec.seed, MODEL, round_)
         trained_under = {"device": device, "threads": threads,
                          "determinism": reproducibility.determinism(trainer.device)}
         if round_ == 0 and round_zero is not None:
@@ -291,8 +255,7 @@ def iter_rounds(run: PreparedRun, record: RunRecord, query_timeout: float | None
             fit = fit_round(run, labeled, round_)
             accuracy = trainer.accuracy(fit.model, dataset.x_test, dataset.y_test)
         queried, query_seconds, notes = np.empty(0, dtype=np.int64), 0.0, []
-        mask = np.zeros(dataset.pool_size, dtype=bool)
-        mask[labeled] = True
+        mask = labeled_mask(dataset.pool_size, labeled)
         budget = min(spec.batch_size, int((~mask).sum()))
         if round_ < spec.rounds and budget > 0:
             who = f"strategy {spec.strategy!r} (plugin {run.plugins['strategy'].plugin})"

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from albench.training import inference_batch_size
+from albench.devices import inference_batch_size
 
 if TYPE_CHECKING:
     from albench.types import QueryContext
@@ -140,7 +140,7 @@ def mc_dropout_chunks(context: QueryContext, idx: np.ndarray, passes: int, strat
 
     One seed, drawn from ``context.rng``, fixes the masks for the whole pool.
     """
-    seed = int(context.rng.integers(2**31))
+    seed = context.draw_seed()
     step = chunk_size(passes, context.device)
     with ConsistentMCDropout(context.model, passes, seed, strategy, masks) as mc:
         for start in range(0, len(idx), step):
@@ -155,4 +155,13 @@ def mc_dropout_scores(context: QueryContext, idx: np.ndarray, passes: int,
     out = np.empty(len(idx))
     for start, probs in mc_dropout_chunks(context, idx, passes, strategy, masks):
         out[start:start + probs.shape[1]] = score(probs)
+    return out
+
+
+def mc_dropout_proba(context: QueryContext, idx: np.ndarray, passes: int,
+                     strategy: str = "MC dropout", masks: Masks = "per-pass") -> np.ndarray:
+    """Every pass's probabilities for ``idx`` at once: ``(passes, len(idx), C)``."""
+    out = np.empty((passes, len(idx), context.num_classes), dtype=np.float32)
+    for start, probs in mc_dropout_chunks(context, idx, passes, strategy, masks):
+        out[:, start:start + probs.shape[1]] = probs
     return out

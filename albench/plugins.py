@@ -10,7 +10,8 @@ from typing import Any
 
 import pluggy
 
-from albench import hookspecs
+from albench import __version__, hookspecs
+from albench.errors import AlbenchError
 from albench.names import did_you_mean, folded_match
 
 ENTRY_POINT_GROUP = "albench"
@@ -27,11 +28,11 @@ BUILTIN_MODULES = (
 )
 
 
-class RegistrationError(Exception):
+class RegistrationError(AlbenchError):
     """A plugin registered something invalid, such as a name already taken."""
 
 
-class UnknownNameError(KeyError):
+class UnknownNameError(AlbenchError, KeyError):
     """A dataset, model, strategy or executor name that no plugin registered."""
 
     def __str__(self) -> str:
@@ -266,8 +267,6 @@ def _hook_names() -> list[str]:
 
 
 def _albench_version() -> str:
-    from albench import __version__
-
     return __version__
 
 

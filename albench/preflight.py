@@ -7,11 +7,12 @@ import json
 import tomllib
 from typing import Any
 
+from albench.errors import AlbenchError
 from albench.plugins import Plugins
 from albench.spec import RunSpec
 
 
-class PreflightError(Exception):
+class PreflightError(AlbenchError):
     """Something the runs would fail on, found before any of them started."""
 
 

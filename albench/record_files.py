@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from albench.results import RecordError, RunRecord, parse_record
+from albench.results import DB_NAME, RecordError, RunRecord, parse_record
 
 
 def suite_folder(suite: str) -> str:
@@ -87,3 +88,25 @@ class RecordFolder:
         for run_id in sorted(records):
             if suite is None or records[run_id].spec.suite == suite:
                 yield records[run_id]
+
+
+def read_store(path: str | Path) -> Iterator[RunRecord]:
+    """Every record of another results store, opened read-only: a results directory, its
+    SQLite file, or a folder of JSON record files (see :class:`RecordFolder`)."""
+    path = Path(path)
+    if path.is_dir() and not (path / DB_NAME).exists():
+        yield from RecordFolder(path).records()
+        return
+    if path.is_dir():
+        path = path / DB_NAME
+    if not path.is_file():
+        raise FileNotFoundError(f"no results store at {path}")
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        rows = db.execute("SELECT run_id, record FROM runs ORDER BY run_id").fetchall()
+    except sqlite3.DatabaseError as exc:
+        raise RecordError(f"{path}: not an albench results store ({exc})") from None
+    finally:
+        db.close()
+    for run_id, text in rows:
+        yield parse_record(text, f"{path} run {run_id}")

@@ -16,12 +16,15 @@ lists one without a deterministic CUDA kernel: ``AdaptiveAvgPool2d``'s backward 
 from __future__ import annotations
 
 import os
+import platform
+
+from albench.errors import AlbenchError
 
 CUBLAS_WORKSPACE = ":4096:8"
 """A cuBLAS workspace setting under which cuBLAS is deterministic (CUDA 10.2 and later)."""
 
 
-class ProtocolError(Exception):
+class ProtocolError(AlbenchError):
     """A run would mix rounds computed under different reproducibility settings."""
 
 
@@ -84,3 +87,23 @@ def check_threads(stored: int | None, stored_device: str | None, current: int,
         f"{what} was computed with {stored} torch thread(s), this process uses {current}: "
         f"results depend on the thread count, so the rounds would not be reproducible. "
         f"Run again with --threads {stored} (or --force to recompute from scratch)")
+
+
+def device_label(device) -> str:
+    """``device`` with its hardware name, e.g. ``cuda:0 (NVIDIA H200)``."""
+    import torch
+
+    device = torch.device(device)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else _cpu_name()
+    return f"{device} ({name or 'unknown'})"
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()

@@ -28,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from albench.errors import AlbenchError
 from albench.spec import RunSpec
 
 SCHEMA_VERSION = 3
@@ -36,11 +37,11 @@ and the run's ``round_zero``. Records of older schemas are read and upgraded on 
 DB_NAME = "albench.sqlite"
 
 
-class RecordError(Exception):
+class RecordError(AlbenchError):
     """A stored record that cannot be trusted: invalid, hand-edited or from a newer albench."""
 
 
-class StoreError(Exception):
+class StoreError(AlbenchError):
     """The results store cannot be opened or read (damaged, not a store, inaccessible)."""
 
 
@@ -48,7 +49,7 @@ class StoreWriteError(StoreError):
     """The store could not be written (disk full, read-only, locked); nothing was changed."""
 
 
-class StoreBusyError(Exception):
+class StoreBusyError(AlbenchError):
     """Another live process is working on this run."""
 
 
@@ -419,30 +420,6 @@ def _upsert(db: sqlite3.Connection, record: RunRecord, text: str) -> None:
              updated_at = excluded.updated_at""",
         (record.run_id, record.spec.suite, record.spec.strategy, record.spec.seed,
          record.status, record.schema_version, text, record.updated_at))
-
-
-def read_store(path: str | Path) -> Iterator[RunRecord]:
-    """Every record of another results store, opened read-only: a results directory, its
-    SQLite file, or a folder of JSON record files (see ``albench.record_files``)."""
-    path = Path(path)
-    if path.is_dir() and not (path / DB_NAME).exists():
-        from albench.record_files import RecordFolder
-
-        yield from RecordFolder(path).records()
-        return
-    if path.is_dir():
-        path = path / DB_NAME
-    if not path.is_file():
-        raise FileNotFoundError(f"no results store at {path}")
-    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        rows = db.execute("SELECT run_id, record FROM runs ORDER BY run_id").fetchall()
-    except sqlite3.DatabaseError as exc:
-        raise RecordError(f"{path}: not an albench results store ({exc})") from None
-    finally:
-        db.close()
-    for run_id, text in rows:
-        yield parse_record(text, f"{path} run {run_id}")
 
 
 _ROUND_ZERO_TABLE = """CREATE TABLE IF NOT EXISTS round_zero (

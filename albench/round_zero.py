@@ -16,7 +16,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from albench import reproducibility
+from albench.errors import AlbenchError
 from albench.results import ResultStore, RoundZeroRecord, StoreBusyError, now
+from albench.seeds import MODEL, derived_seed, initial_labeled
 from albench.spec import RunSpec, identity
 
 QUERY_FIELDS = ("suite", "suite_version", "strategy", "strategy_options", "batch_size",
@@ -24,7 +27,7 @@ QUERY_FIELDS = ("suite", "suite_version", "strategy", "strategy_options", "batch
 """Spec fields that do not affect round 0: it is shared across them."""
 
 
-class RoundZeroError(Exception):
+class RoundZeroError(AlbenchError):
     """A stored round 0 that does not fit the run (other data, corrupted weights)."""
 
 
@@ -82,20 +85,17 @@ def weights_bytes(model) -> bytes:
 
 def train_round_zero(run) -> RoundZero:
     """Train ``run``'s round 0 (a :class:`albench.loop.PreparedRun`) and package it."""
-    from albench import reproducibility
-    from albench.loop import _MODEL, derived_seed, device_label, initial_labeled
-
     spec, dataset, trainer = run.spec, run.dataset, run.trainer
     labeled = initial_labeled(spec, dataset.pool_size)
     fit = trainer.fit(dataset.x_pool[labeled], dataset.y_pool[labeled],
-                      seed=derived_seed(spec.seed, _MODEL, 0))
+                      seed=derived_seed(spec.seed, MODEL, 0))
     weights = weights_bytes(fit.model)
     record = RoundZeroRecord(
         key=round_zero_key(spec), identity=round_zero_identity(spec),
         dataset_revision=dataset.revision, labeled=len(labeled),
         accuracy=trainer.accuracy(fit.model, dataset.x_test, dataset.y_test),
         val_accuracy=fit.val_accuracy, epochs=fit.epochs_run, train_seconds=fit.seconds,
-        device=device_label(trainer.device), threads=reproducibility.threads(),
+        device=reproducibility.device_label(trainer.device), threads=reproducibility.threads(),
         determinism=reproducibility.determinism(trainer.device),
         weights_sha256=hashlib.sha256(weights).hexdigest(), created_at=now())
     return RoundZero(record, weights)

@@ -11,11 +11,12 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from albench.config import TrainingConfig
+from albench.errors import AlbenchError
 from albench.names import did_you_mean, folded_match
-from albench.training import TrainingConfig
 
 
-class SuiteError(Exception):
+class SuiteError(AlbenchError):
     """A suite file that cannot be read or does not describe valid runs."""
 
 

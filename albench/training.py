@@ -3,99 +3,20 @@
 from __future__ import annotations
 
 import copy
+import multiprocessing
+import pickle
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import ClassVar, Literal
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
 from torch import nn
 
+from albench.config import TrainingConfig
+from albench.devices import inference_batch_size, pick_device  # noqa: F401 (executors)
 from albench.types import Dataset
-
-INFERENCE_BATCH = 4096
-CPU_INFERENCE_BATCH = 128  # LeNet on one CPU thread: ~2x the images/s of 1024 (activations stay in cache)
-
-
-def inference_batch_size(device: torch.device) -> int:
-    """Examples per forward pass over a pool: large on a GPU, cache-sized on a CPU."""
-    return INFERENCE_BATCH if device.type == "cuda" else CPU_INFERENCE_BATCH
-
-
-class TrainingConfig(BaseModel):
-    """How every model is trained; part of each run's spec."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    late_fields: ClassVar[frozenset[str]] = frozenset({"checkpoint", "l2_kernels",
-                                                       "min_steps"})
-    """Fields added after records existed (see :func:`albench.spec.identity`)."""
-
-    epochs: int = Field(50, ge=1)
-    batch_size: int = Field(32, ge=1)
-    optimizer: Literal["adam", "sgd"] = "adam"
-    lr: float = Field(1e-3, gt=0, allow_inf_nan=False)
-    weight_decay: float = Field(0.0, ge=0, allow_inf_nan=False)
-    val_fraction: float = Field(0.2, ge=0, lt=1, allow_inf_nan=False)
-    patience: int | None = Field(None, ge=1)
-    """Stop after this many epochs without a better validation accuracy (None: all epochs)."""
-    checkpoint: Literal["best", "study"] = "best"
-    """Which epoch's weights are kept: ``best``, the first with the highest validation
-    accuracy (ties to the lower loss); ``study``, the DAL study's rule: the last epoch whose
-    accuracy is at least every earlier kept one's, counting only epochs after the 51st
-    (the last epoch's weights if training is shorter)."""
-    l2_kernels: float = Field(0.0, ge=0)
-    """Keras-style L2 penalty ``l2_kernels * sum(w**2)`` on every convolution and linear
-    weight except the model's ``head`` (gradient ``2 * l2_kernels * w``, before Adam),
-    as the study's ``kernel_regularizer=l2(...)``; biases and batch norm are left alone."""
-
-    @model_validator(mode="after")
-    def _study_checkpoint_without_patience(self):
-        if self.checkpoint == "study" and self.patience is not None:
-            raise ValueError("checkpoint 'study' keeps no epoch before the 52nd, so patience "
-                             "would stop training first; set patience to None")
-        return self
-
-    # Convergence on small labelled sets (issue 24).
-    min_steps: int = Field(0, ge=0)
-    """Train at least this many optimizer steps: epochs are added beyond ``epochs`` until
-    they are reached, and early stopping waits for them (0: ``epochs`` alone decides)."""
-
-    # Optimizer and learning-rate schedule options of published protocols (issue 27). While
-    # at their defaults they are left out of the JSON form, so every stored record keeps its
-    # canonical text and its run id.
-    omitted_at_default: ClassVar[tuple[str, ...]] = ("momentum", "nesterov", "lr_schedule",
-                                                     "lr_step_epochs", "lr_gamma")
-    momentum: float = Field(0.9, ge=0, lt=1, allow_inf_nan=False)
-    """SGD's momentum (DeepAL's Fashion-MNIST setting uses 0.5); only with ``sgd``."""
-    nesterov: bool = False
-    """Nesterov momentum for SGD."""
-    lr_schedule: Literal["constant", "step", "cosine"] = "constant"
-    """``step``: multiply ``lr`` by ``lr_gamma`` every ``lr_step_epochs`` epochs; ``cosine``:
-    anneal it to 0 over the epochs trained at most (stepped once per epoch)."""
-    lr_step_epochs: int = Field(30, ge=1)
-    lr_gamma: float = Field(0.1, gt=0, le=1, allow_inf_nan=False)
-
-    @model_validator(mode="after")
-    def _optimizer_options_fit_the_optimizer(self):
-        if self.optimizer != "sgd" and (self.momentum != 0.9 or self.nesterov):
-            raise ValueError("momentum and nesterov apply to optimizer 'sgd' only; set "
-                             "optimizer = \"sgd\" or remove them")
-        if self.nesterov and self.momentum == 0:
-            raise ValueError("nesterov needs a momentum above 0")
-        if self.lr_schedule != "step" and (self.lr_step_epochs != 30 or self.lr_gamma != 0.1):
-            raise ValueError("lr_step_epochs and lr_gamma apply to lr_schedule 'step' only; "
-                             "set lr_schedule = \"step\" or remove them")
-        return self
-
-    @model_serializer(mode="wrap")
-    def _omit_defaults(self, handler):
-        data = handler(self)
-        for name in self.omitted_at_default:
-            if getattr(self, name) == type(self).model_fields[name].default:
-                data.pop(name, None)
-        return data
 
 
 @dataclass
@@ -136,13 +57,6 @@ def epoch_bounds(config: TrainingConfig, n_train: int) -> tuple[int, int]:
     return max(config.epochs, needed), needed
 
 
-def pick_device(requested: str = "auto") -> torch.device:
-    """CUDA when present (or requested), else the CPU."""
-    if requested == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(requested)
-
-
 def l2_kernel_names(model: nn.Module) -> set[str]:
     """Names of the parameters ``l2_kernels`` applies to: the weights of every convolution
     and linear layer except the model's ``head``."""
@@ -167,6 +81,11 @@ class Trainer:
         self.model_options = dict(model_options or {})
         self.config = config
         self.device = torch.device(device)
+
+    @property
+    def inference_batch_size(self) -> int:
+        """Examples per forward pass over a pool on this trainer's device."""
+        return inference_batch_size(self.device)
 
     def new_model(self, seed: int) -> nn.Module:
         """A freshly initialised model; weights depend on ``seed`` alone.
@@ -236,6 +155,37 @@ class Trainer:
         return FitResult(model, None if best_key is None else best_key[0], epochs_run,
                          time.perf_counter() - start)
 
+    def fit_models(self, x_raw: np.ndarray, y: np.ndarray, seeds: list[int], parallel: int = 1,
+                   strategy: str = "ensemble") -> list[nn.Module]:
+        """One model per seed, each trained by :meth:`fit` on ``x_raw, y``.
+
+        With ``parallel`` > 1 the models train in spawned worker processes, each with an equal
+        share of torch's threads; a model's weights depend on its seed alone either way.
+        """
+        workers = min(parallel, len(seeds))
+        if workers <= 1:
+            return [self.fit(x_raw, y, seed=seed).model for seed in seeds]
+        dataset = self.dataset
+        small = Trainer(replace(dataset, x_pool=x_raw, y_pool=y, x_test=x_raw[:0], y_test=y[:0],
+                                revision=f"{dataset.revision}/labelled"),
+                        self.model_factory, self.config, self.device, self.model_options)
+        try:
+            pickle.dumps(small.model_factory)
+        except (pickle.PicklingError, AttributeError, TypeError) as exc:
+            raise ValueError(f"{strategy}: parallel training sends the model factory to worker "
+                             f"processes, but it cannot be pickled ({exc}); use parallel=1"
+                             ) from exc
+        threads = max(1, torch.get_num_threads() // workers)
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=torch.set_num_threads, initargs=(threads,)) as pool:
+            states = list(pool.map(_fit_state, [small] * len(seeds), seeds))
+        models = []
+        for seed, state in zip(seeds, states):
+            model = self.new_model(seed)
+            model.load_state_dict(state)
+            models.append(model.eval())
+        return models
+
     def _val_key(self, model, x_all, y_all, val) -> tuple[float, float]:
         """Validation accuracy, ties broken by lower loss."""
         model.eval()
@@ -300,20 +250,8 @@ class Trainer:
         predicted = self._batched(model, x_raw, lambda x: model(x).argmax(1)).numpy()
         return float((predicted == np.asarray(y)).mean())
 
-    def mc_dropout_proba(self, model: nn.Module, x_raw: np.ndarray, passes: int,
-                         seed: int, masks: str = "per-pass") -> np.ndarray:
-        """``passes`` forward passes with dropout active: array ``(passes, n, C)``.
 
-        Each pass is one network (one dropout mask shared by every example), or with
-        ``masks="per-example"`` a fresh mask per example, drawn from ``seed``; see
-        :mod:`albench.mc_dropout`.
-        """
-        from albench.mc_dropout import ConsistentMCDropout, chunk_size
-
-        out = np.empty((passes, len(x_raw), self.dataset.num_classes), dtype=np.float32)
-        step = chunk_size(passes, self.device)
-        with ConsistentMCDropout(model, passes, seed, "MC dropout", masks) as mc:
-            for start in range(0, len(x_raw), step):
-                x = self.dataset.inputs(x_raw[start:start + step]).to(self.device)
-                out[:, start:start + len(x)] = mc.proba(x)
-        return out
+def _fit_state(trainer: Trainer, seed: int) -> dict[str, torch.Tensor]:
+    """Worker: train on the trainer's whole pool; the weights, on the CPU."""
+    model = trainer.fit(trainer.dataset.x_pool, trainer.dataset.y_pool, seed).model
+    return {key: value.cpu() for key, value in model.state_dict().items()}

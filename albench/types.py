@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
@@ -86,10 +86,15 @@ class Dataset:
         if size >= self.pool_size:
             return self
         keep = np.sort(np.random.default_rng(seed).choice(self.pool_size, size, replace=False))
-        from dataclasses import replace
-
         return replace(self, x_pool=self.x_pool[keep], y_pool=self.y_pool[keep],
                        revision=f"{self.revision}/pool{size}s{seed}")
+
+
+def labeled_mask(pool_size: int, labeled: np.ndarray) -> np.ndarray:
+    """A fresh boolean mask over the pool, True at the ``labeled`` indices."""
+    mask = np.zeros(pool_size, dtype=bool)
+    mask[labeled] = True
+    return mask
 
 
 def fingerprint(dataset: Dataset) -> str:
@@ -132,18 +137,38 @@ class QueryContext:
     unlabeled_idx: np.ndarray
     labeled_labels: np.ndarray
     rng: np.random.Generator
-    trainer: Trainer
+    _trainer: Trainer = field(repr=False)
+    """Private: the harness's training routine over ``dataset`` (use the methods below)."""
     round: int = 0
     notes: list[str] = field(default_factory=list)
     """What the strategy reported about this query (``note``); stored with the round."""
 
     @property
     def device(self) -> torch.device:
-        return self.trainer.device
+        return self._trainer.device
+
+    @property
+    def inference_batch_size(self) -> int:
+        """Examples per forward pass over the pool on :attr:`device`."""
+        return self._trainer.inference_batch_size
+
+    def draw_seed(self, high: int = 2**31) -> int:
+        """A seed in ``[0, high)`` drawn from ``rng``, for a routine that takes a seed."""
+        return int(self.rng.integers(high))
+
+    def torch_generator(self) -> torch.Generator:
+        """A CPU ``torch.Generator`` seeded from ``rng``."""
+        import torch
+
+        return torch.Generator().manual_seed(self.draw_seed(2**63))
 
     @property
     def num_classes(self) -> int:
         return self.dataset.num_classes
+
+    def labeled_mask(self) -> np.ndarray:
+        """A fresh (writable) boolean mask over the pool, True at the labelled examples."""
+        return labeled_mask(self.dataset.pool_size, self.labeled_idx)
 
     def note(self, text: str) -> None:
         """Record a remark in the round's record (e.g. that a solver stopped at its limit)."""
@@ -155,19 +180,19 @@ class QueryContext:
 
     def predict_proba(self, idx: np.ndarray, model: nn.Module | None = None) -> np.ndarray:
         """Class probabilities ``(len(idx), num_classes)`` from the trained model."""
-        return self.trainer.predict_proba(model or self.model, self.dataset.x_pool[idx])
+        return self._trainer.predict_proba(model or self.model, self.dataset.x_pool[idx])
 
     def embeddings(self, idx: np.ndarray, model: nn.Module | None = None) -> np.ndarray:
         """Penultimate-layer embeddings ``(len(idx), d)``."""
-        return self.trainer.embed(model or self.model, self.dataset.x_pool[idx])
+        return self._trainer.embed(model or self.model, self.dataset.x_pool[idx])
 
     def mc_dropout_proba(self, idx: np.ndarray, passes: int,
                          masks: str = "per-pass") -> np.ndarray:
         """``passes`` stochastic forward passes with dropout on: ``(passes, len(idx), C)``;
         one mask per pass, or ``masks="per-example"`` for a fresh one per example."""
-        seed = int(self.rng.integers(2**31))
-        return self.trainer.mc_dropout_proba(self.model, self.dataset.x_pool[idx], passes, seed,
-                                             masks)
+        from albench.mc_dropout import mc_dropout_proba  # imports torch
+
+        return mc_dropout_proba(self, idx, passes, "MC dropout", masks)
 
     def train_model(self, idx: np.ndarray, labels: np.ndarray | None = None,
                     seed: int | None = None) -> nn.Module:
@@ -184,8 +209,15 @@ class QueryContext:
                 raise ValueError(f"train_model: indices {missing[:5]} are not labelled")
             labels = self.labeled_labels[[position[int(i)] for i in idx]]
         if seed is None:
-            seed = int(self.rng.integers(2**31))
-        return self.trainer.fit(self.dataset.x_pool[idx], labels, seed=seed).model
+            seed = self.draw_seed()
+        return self._trainer.fit(self.dataset.x_pool[idx], labels, seed=seed).model
+
+    def fit_models(self, seeds: list[int], parallel: int = 1,
+                   strategy: str = "ensemble") -> list[nn.Module]:
+        """One fresh model per seed, trained on the labelled examples as :meth:`train_model`
+        does; ``parallel`` > 1 trains them in that many worker processes (same weights)."""
+        return self._trainer.fit_models(self.dataset.x_pool[self.labeled_idx],
+                                        np.array(self.labeled_labels), seeds, parallel, strategy)
 
 
 class Strategy(Protocol):
@@ -204,7 +236,7 @@ class ScoringStrategy(Strategy, Protocol):
 
     def scores(self, context: QueryContext) -> np.ndarray:
         """One number per entry of ``context.unlabeled_idx`` (same order), none NaN, higher =
-        picked first. ``select`` returns ``albench.builtin.strategies.top_k(scores,
+        picked first. ``select`` returns ``albench.scoring.top_k(scores,
         context.unlabeled_idx, budget)``: ties go to the lower pool index."""
         ...
 

@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from albench.loop import PreparedRun, initial_labeled, iter_rounds, prepare
+from albench.errors import AlbenchError
+from albench.loop import PreparedRun, iter_rounds, prepare
 from albench.plugins import Plugins
 from albench.results import RunRecord
+from albench.seeds import initial_labeled
 
 
-class ReplayError(Exception):
+class ReplayError(AlbenchError):
     """A stored run cannot be recomputed here (another device, or other data)."""
 
 

@@ -17,7 +17,9 @@ import torch
 from torch import nn
 
 from albench.builtin.models import LeNet
-from albench.training import CPU_INFERENCE_BATCH, Trainer, TrainingConfig
+from albench.config import TrainingConfig
+from albench.devices import CPU_INFERENCE_BATCH
+from albench.training import Trainer
 from albench.types import Dataset
 from benchmarks.conftest import matmul_gflops
 

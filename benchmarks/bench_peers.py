@@ -55,7 +55,7 @@ def inputs(pool: int, seed: int = 0) -> dict:
 
 
 def top(scores: np.ndarray, budget: int) -> np.ndarray:
-    from albench.builtin.strategies import top_k
+    from albench.scoring import top_k
     return top_k(scores, np.arange(len(scores)), budget)
 
 
@@ -67,7 +67,8 @@ def uncertainty_cases(data: dict, budget: int) -> list[Case]:
     from skactiveml.pool import uncertainty_scores, variation_ratios, vote_entropy
     from skactiveml.utils import simple_batch
 
-    from albench.builtin.strategies import entropy, least_confidence, smallest_margin
+    from albench.builtin.strategies import least_confidence, smallest_margin
+    from albench.scoring import entropy
     probs, mc, committee = data["probs"], data["mc"], data["committee"]
     baal_mc = np.ascontiguousarray(mc.transpose(1, 2, 0))  # baal's (n, classes, passes)
     classes = np.arange(CLASSES)

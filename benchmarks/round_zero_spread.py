@@ -19,10 +19,12 @@ import statistics
 
 import torch
 
-from albench.loop import _MODEL, derived_seed, initial_labeled, load_dataset
+from albench.config import TrainingConfig
+from albench.loop import load_dataset
 from albench.plugins import get_plugins
+from albench.seeds import MODEL, derived_seed, initial_labeled
 from albench.spec import load_suite
-from albench.training import Trainer, TrainingConfig, epoch_bounds, steps_per_epoch
+from albench.training import Trainer, epoch_bounds, steps_per_epoch
 
 
 def main() -> None:
@@ -50,7 +52,7 @@ def main() -> None:
     for seed in range(low, high + 1):
         idx = initial_labeled(spec.model_copy(update={"seed": seed}), dataset.pool_size)
         fit = trainer.fit(dataset.x_pool[idx], dataset.y_pool[idx],
-                          derived_seed(seed, _MODEL, 0))
+                          derived_seed(seed, MODEL, 0))
         accuracy = trainer.accuracy(fit.model, dataset.x_test, dataset.y_test)
         accuracies.append(100 * accuracy)
         seconds.append(fit.seconds)

@@ -7,12 +7,14 @@ write) is what remains of the round's wall time after training, evaluation and t
 import time
 
 from albench.builtin.models import LeNet
-from albench.builtin.strategies import UncertaintySampling, entropy
+from albench.builtin.strategies import UncertaintySampling
+from albench.config import TrainingConfig
 from albench.loop import PreparedRun, iter_rounds, new_record
 from albench.results import PluginRef, ResultStore
+from albench.scoring import entropy
 from albench.spec import RunSpec
 from albench.testing.bench import random_images
-from albench.training import Trainer, TrainingConfig
+from albench.training import Trainer
 
 
 def test_round_breakdown(benchmark, tmp_path, capsys):

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from albench.builtin.strategies import entropy, top_k
 from albench.plugins import get_plugins
+from albench.scoring import entropy, top_k
 from albench.testing import check_strategy, toy_context
 
 

@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from albench.builtin.strategies import UncertaintySampling, entropy, top_k
+from albench.builtin.strategies import UncertaintySampling
 from albench.cli import main
 from albench.compare import CompareError, Ranking, agreement, compare, ranking_kind
 from albench.executors import LocalExecutor
 from albench.plugins import get_plugins
 from albench.results import ResultStore
 from albench.runner import run_specs
+from albench.scoring import entropy, top_k
 from albench.spec import load_suite
 from albench.testing import check_strategy
 

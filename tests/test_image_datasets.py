@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import pickle
 import struct
 import urllib.error
@@ -16,7 +17,9 @@ from albench.builtin import image_datasets as images
 from albench.builtin.image_datasets import CorruptDataError, DataNotFoundError, data_root
 from albench.plugins import get_plugins
 
-SHARED_FASHION = Path(__file__).resolve().parents[1].parent / "shared/datasets/fashion-mnist"
+DATA_DIR = os.environ.get("ALBENCH_DATA_DIR")
+"""Set by the environment or by tests/conftest.py (the shared datasets beside the clone)."""
+SHARED_FASHION = Path(DATA_DIR) / "fashion-mnist" if DATA_DIR else None
 IDX_STEMS = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
              "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
@@ -271,13 +274,13 @@ def test_known_checksums_match_torchvision():
 
 
 @pytest.mark.data
-@pytest.mark.skipif(not SHARED_FASHION.is_dir(), reason=f"{SHARED_FASHION} is absent")
-def test_real_fashion_mnist_is_found_and_verified(tmp_path):
-    data = load("fashion-mnist", data_dir=str(tmp_path), download=False)  # nothing in tmp
+@pytest.mark.skipif(SHARED_FASHION is None or not SHARED_FASHION.is_dir(),
+                    reason="no fashion-mnist under ALBENCH_DATA_DIR")
+def test_real_fashion_mnist_is_found_and_verified():
+    data = load("fashion-mnist", download=False)
     assert data.x_pool.shape == (60000, 1, 28, 28) and data.x_test.shape == (10000, 1, 28, 28)
     assert np.bincount(data.y_pool).tolist() == [6000] * 10
     assert np.bincount(data.y_test).tolist() == [1000] * 10
     x = data.inputs(data.x_pool[::20]).numpy()
     assert abs(x.mean()) < 0.05 and abs(x.std() - 1) < 0.05
-    assert data.revision == load("fashion-mnist", data_dir=str(tmp_path),
-                                 download=False).revision
+    assert data.revision == load("fashion-mnist", download=False).revision

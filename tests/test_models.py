@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 import torch
 
+from albench.config import TrainingConfig
 from albench.plugins import get_plugins
-from albench.training import Trainer, TrainingConfig, has_dropout
+from albench.testing import model_context
+from albench.training import Trainer, has_dropout
 from albench.types import Dataset
 
 # name, input shape, embedding width, has dropout
@@ -91,12 +93,12 @@ def test_mc_dropout_refuses_resnet18_but_not_vgg16():
     for name, refuses in (("resnet18", True), ("vgg16", False)):
         trainer = Trainer(data, get_plugins().get("models", name).factory, TrainingConfig(),
                           "cpu")
-        model = trainer.new_model(0)
+        context = model_context(data, trainer.new_model(0))
         if refuses:
             with pytest.raises(ValueError, match="dropout"):
-                trainer.mc_dropout_proba(model, data.x_pool[:2], passes=2, seed=0)
+                context.mc_dropout_proba(np.arange(2), passes=2)
         else:
-            probs = trainer.mc_dropout_proba(model, data.x_pool[:2], passes=2, seed=0)
+            probs = context.mc_dropout_proba(np.arange(2), passes=2)
             assert probs.shape == (2, 2, 7)
             np.testing.assert_allclose(probs.sum(-1), 1, rtol=1e-5)
 

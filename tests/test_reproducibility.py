@@ -6,11 +6,12 @@ import pytest
 import torch
 
 from albench import reproducibility
+from albench.config import TrainingConfig
 from albench.executors import LocalExecutor
 from albench.results import ResultStore
 from albench.runner import run_specs
 from albench.spec import load_suite
-from albench.training import Trainer, TrainingConfig, epoch_bounds, steps_per_epoch
+from albench.training import Trainer, epoch_bounds, steps_per_epoch
 from albench.types import Dataset
 
 

@@ -6,13 +6,13 @@ import sqlite3
 import pytest
 
 from albench.executors import Job, LocalExecutor
+from albench.record_files import read_store
 from albench.results import (
     SCHEMA_VERSION,
     RecordError,
     ResultStore,
     StoreBusyError,
     parse_record,
-    read_store,
 )
 from albench.runner import run_specs
 from albench.spec import load_suite

@@ -90,12 +90,12 @@ def test_strategies_of_a_seed_share_one_bit_identical_round_zero(specs, tmp_path
 
 
 def _round_zero_model(spec):
-    from albench.loop import _MODEL, derived_seed, initial_labeled
+    from albench.seeds import MODEL, derived_seed, initial_labeled
 
     run = prepare(spec, get_plugins(), "cpu")
     idx = initial_labeled(spec, run.dataset.pool_size)
     return run.trainer.fit(run.dataset.x_pool[idx], run.dataset.y_pool[idx],
-                           derived_seed(spec.seed, _MODEL, 0)).model
+                           derived_seed(spec.seed, MODEL, 0)).model
 
 
 def test_runs_start_from_the_stored_weights(specs, tmp_path):

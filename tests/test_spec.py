@@ -2,8 +2,8 @@ from typing import ClassVar
 
 from pydantic import BaseModel
 
+from albench.config import TrainingConfig
 from albench.spec import RunSpec, identity
-from albench.training import TrainingConfig
 
 
 def _spec(**training) -> RunSpec:

@@ -12,8 +12,9 @@ from pydantic import ValidationError
 from torch import nn
 
 from albench.builtin.models import VGG16, LeNet
+from albench.config import TrainingConfig
 from albench.spec import identity
-from albench.training import Trainer, TrainingConfig, keeps_epoch, l2_kernel_names
+from albench.training import Trainer, keeps_epoch, l2_kernel_names
 from albench.types import Dataset
 
 
@@ -173,7 +174,8 @@ def test_uncertainty_rules_pick_what_the_study_picks(rule):
     pytest.importorskip("albench_bald", reason="the albench-bald plugin is not installed")
     from albench_bald.scores import bayesian_entropy, bayesian_least_confidence
 
-    from albench.builtin.strategies import entropy, least_confidence, top_k
+    from albench.builtin.strategies import least_confidence
+    from albench.scoring import entropy, top_k
 
     rng = np.random.default_rng(0)
     passes = rng.dirichlet(np.full(10, 0.3), size=(20, 300))  # (T, n, C), no ties

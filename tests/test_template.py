@@ -5,6 +5,7 @@ import json
 import os
 import site
 import subprocess
+import sys
 import sysconfig
 import venv
 from pathlib import Path
@@ -23,6 +24,15 @@ def _import(path, name):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def test_generated_packages_pass_ruff(tmp_path):
+    pytest.importorskip("ruff")
+    for kind in KINDS:
+        new_plugin(f"lint-{kind}", kind, tmp_path)
+    done = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "."],
+                          cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 @pytest.mark.parametrize("kind", KINDS)

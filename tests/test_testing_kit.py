@@ -9,8 +9,17 @@ from torch import nn
 
 from albench.builtin.datasets import blobs
 from albench.builtin.models import MLP, LeNet
-from albench.builtin.strategies import RandomSampling, UncertaintySampling, entropy
-from albench.testing import check_dataset, check_model, check_strategy, toy_context, toy_dataset
+from albench.builtin.strategies import RandomSampling, UncertaintySampling
+from albench.scoring import entropy
+from albench.testing import (
+    check_dataset,
+    check_model,
+    check_strategy,
+    parametrize_with_checks,
+    strategy_checks,
+    toy_context,
+    toy_dataset,
+)
 
 # --- check_strategy -------------------------------------------------------------------------
 
@@ -120,6 +129,43 @@ def test_check_strategy_names_each_bug(strategy, message):
     assert strategy.__name__ in str(caught.value) or message == "unknown option"
 
 
+class SwallowsOptionsAndDrawsGlobally:
+    def __init__(self, **options):
+        pass
+
+    def select(self, context, budget):
+        return np.random.choice(context.unlabeled_idx, budget, replace=False)
+
+
+def test_check_strategy_reports_every_failing_check_not_just_the_first():
+    with pytest.raises(AssertionError) as caught:
+        check_strategy(SwallowsOptionsAndDrawsGlobally)
+    message = str(caught.value)
+    assert "unknown option" in message and "changed global random state" in message
+    assert "- rejects_unknown_options:" in message and "- is_deterministic:" in message
+
+
+def test_each_check_is_named_and_runs_alone():
+    checks = {check.name: check for check in strategy_checks(GlobalNumpy)}
+    assert {"rejects_unknown_options", "is_deterministic", "ranks_as_it_selects"} <= set(checks)
+    checks["rejects_unknown_options"]()
+    with pytest.raises(AssertionError, match="changed global random state"):
+        checks["selects_valid_indices"]()
+
+
+def test_parametrize_with_checks_makes_one_item_per_check_and_marks_expected_failures():
+    checks = strategy_checks(GlobalNumpy, name="global")
+    mark = parametrize_with_checks(checks, expected_failures={
+        "is_deterministic": "draws from numpy's global generator"}).mark
+    params = {param.id: param for param in mark.args[1]}
+    assert list(params) == [check.name for check in checks]
+    assert [m.kwargs["reason"] for m in params["is_deterministic"].marks] == [
+        "draws from numpy's global generator"]
+    assert not params["rejects_unknown_options"].marks
+    with pytest.raises(ValueError, match="no_such_check"):
+        parametrize_with_checks(checks, expected_failures={"no_such_check": "typo"})
+
+
 def test_check_strategy_passes_options_and_uses_the_given_name():
     class Picky:
         def __init__(self, offset: int):
@@ -141,7 +187,7 @@ def test_toy_context_is_a_trained_model_with_fresh_copies(albench_toy_context,
     assert len(context.labeled_idx) == 12
     assert np.intersect1d(context.labeled_idx, context.unlabeled_idx).size == 0
     assert len(context.labeled_idx) + len(context.unlabeled_idx) == context.dataset.pool_size
-    accuracy = context.trainer.accuracy(context.model, dataset.x_test, dataset.y_test)
+    accuracy = context._trainer.accuracy(context.model, dataset.x_test, dataset.y_test)
     assert accuracy > 0.8
     with torch.no_grad():
         context.model.head.weight.zero_()

@@ -27,7 +27,7 @@ class _Peeks:
     def select(self, context, budget):
         if context.dataset.pool_size > 500:
             SEEN["y_pool"] = set(np.unique(context.dataset.y_pool).tolist())
-            SEEN["x_test"] = context.dataset.x_test.size + context.trainer.dataset.x_test.size
+            SEEN["x_test"] = context.dataset.x_test.size + context._trainer.dataset.x_test.size
         return _random_picks(context, budget)
 
 

@@ -4,9 +4,9 @@ Files are looked for under a data root: the ``data_dir`` option, else ``ALBENCH_
 else ``$XDG_CACHE_HOME/albench/data`` (``~/.cache/albench/data``), in torchvision's layout
 (``MNIST/raw``, ``FashionMNIST/raw``, ``cifar-10-batches-py``, ``cifar-100-python``, ``svhn``)
 or flat (``mnist/``, ``fashion-mnist/`` holding the IDX files). Fashion-MNIST is also found in
-Debian's ``/usr/share/datasets/fashion-mnist`` and in ``shared/datasets/fashion-mnist`` beside
-the repository. Missing files are downloaded with torchvision when ``download`` is on; when
-that fails, :class:`DataNotFoundError` says where the files were expected and how to get them.
+Debian's ``/usr/share/datasets/fashion-mnist``. Missing files are downloaded with torchvision
+when ``download`` is on; when that fails, :class:`DataNotFoundError` says where the files were
+expected and how to get them.
 
 Every file is checked against the known checksum of the official release (``verify=True``):
 SHA-256 of the decompressed IDX content (so re-compressed copies, like Debian's, pass), MD5 of
@@ -23,15 +23,16 @@ import pickle
 import struct
 import zlib
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from albench import hookimpl
+from albench.errors import AlbenchError
 from albench.types import Dataset
 
 DATA_DIR_ENV = "ALBENCH_DATA_DIR"
-_REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # SHA-256 of the decompressed official IDX files.
 _MNIST_SHA256 = {
@@ -70,11 +71,11 @@ _FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sand
 _DIGITS = tuple(str(d) for d in range(10))
 
 
-class DataNotFoundError(FileNotFoundError):
+class DataNotFoundError(AlbenchError, FileNotFoundError):
     """A dataset's files are not on this machine and could not be downloaded."""
 
 
-class CorruptDataError(ValueError):
+class CorruptDataError(AlbenchError, ValueError):
     """A dataset file is truncated, altered or not in the expected format."""
 
     def __init__(self, path: Path, problem: str):
@@ -130,15 +131,8 @@ def _locate(title: str, folders: list[Path], present: Callable[[Path], list[str]
 
 
 def _system_folders(slug: str) -> list[Path]:
-    """Shared copies: Debian's dataset packages and ``shared/datasets`` beside the repository."""
-    candidates = [Path("/usr/share/datasets") / slug,
-                  _REPO_ROOT.parent / "shared" / "datasets" / slug,
-                  Path.cwd().parent / "shared" / "datasets" / slug]
-    unique = []
-    for folder in candidates:
-        if folder.resolve() not in [u.resolve() for u in unique]:
-            unique.append(folder)
-    return unique
+    """Shared copies: Debian's dataset packages."""
+    return [Path("/usr/share/datasets") / slug]
 
 
 def _md5(path: Path) -> str:
@@ -167,8 +161,6 @@ def _unit_scaled(dataset: Dataset, standardize: bool) -> Dataset:
     study's preprocessing), without the per-channel mean and standard deviation."""
     if standardize:
         return dataset
-    from dataclasses import replace
-
     channels = len(dataset.mean)
     return replace(dataset, mean=(0.0,) * channels, std=(1.0,) * channels)
 
@@ -177,8 +169,6 @@ def _subsample_test(dataset: Dataset, test_size: int | None) -> Dataset:
     """Keep a fixed random ``test_size`` subset of the test set (all of it when ``None``)."""
     if test_size is None or test_size >= len(dataset.y_test):
         return dataset
-    from dataclasses import replace
-
     keep = np.sort(np.random.default_rng(0).choice(len(dataset.y_test), test_size,
                                                    replace=False))
     revision = dataset.revision and f"{dataset.revision}/test{test_size}"
@@ -462,7 +452,7 @@ def albench_register_datasets(register):
     register("mnist", mnist, f"MNIST digits, 1x28x28, 60k pool / 10k test ({options})")
     register("fashion-mnist", fashion_mnist,
              f"Fashion-MNIST, 1x28x28, 60k pool / 10k test; also found in Debian's "
-             f"dataset-fashion-mnist and shared/datasets ({options})")
+             f"dataset-fashion-mnist ({options})")
     register("cifar10", cifar10, f"CIFAR-10, 3x32x32, 50k pool / 10k test ({options})")
     register("cifar100", cifar100,
              f"CIFAR-100 fine labels, 3x32x32, 50k pool / 10k test ({options})")

@@ -5,20 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from albench import hookimpl
+from albench.scoring import entropy, top_k
 from albench.types import QueryContext
-
-
-def top_k(scores: np.ndarray, candidates: np.ndarray, k: int) -> np.ndarray:
-    """The ``k`` candidates with the highest scores (ties broken by lower index)."""
-    order = np.lexsort((candidates, -scores))
-    return candidates[order[:k]]
-
-
-def entropy(probs: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Shannon entropy in nats; 0·log 0 counts as 0, so no NaN at probability 0."""
-    probs = np.asarray(probs, dtype=np.float64)
-    logs = np.log(np.where(probs > 0, probs, 1.0))
-    return -(probs * logs).sum(axis=axis)
 
 
 class RandomSampling:

@@ -270,8 +270,9 @@ def rankings_compared(comparisons: list[dict]) -> Finding:
             checks.append(Check(
                 f"{c['suite']} {c['setting']} seed {c['seed']} round {c['round']}",
                 f"least-confidence vs {pair['b']}", result,
-                f"{claim} in the study; Spearman rho {rho:.2f}, Kendall tau {pair['kendall_tau']:.2f}, top-{pair['budget']} "
-                f"overlap {pair['top_b_overlap']} of {pair['budget']}, over {c['unlabeled']} "
+                f"{claim} in the study; Spearman rho {rho:.2f}, Kendall tau "
+                f"{pair['kendall_tau']:.2f}, top-{pair['budget']} overlap "
+                f"{pair['top_b_overlap']} of {pair['budget']}, over {c['unlabeled']} "
                 f"unlabelled examples scored on {c['model_of']}'s model", f"rho {rho:.2f}"))
     return Finding(
         "Per-example rankings: uncertainty ranks the pool like Bayesian uncertainty and DFAL, "

@@ -209,12 +209,12 @@ def _top(setting: str, rows: pd.DataFrame, figures: Trust, images: dict[str, str
             md(f"{r.plugin} {r.version}".strip()), md(_options(r.options))])
     lines += table(header, body, "rlrrrrrrrll")
     if ((rows["seeds"] < most) & rows["ranked"]).any():
-        lines += [f"‡ ranked on fewer seeds than the {most} of the others (the suite gives "
-                  f"expensive strategies fewer): its AUBC interval is wider, and \"vs random\" "
-                  f"uses the seeds both ran.", ""]
+        lines += [(f"‡ ranked on fewer seeds than the {most} of the others (the suite gives "
+                   f"expensive strategies fewer): its AUBC interval is wider, and \"vs random\" "
+                   f"uses the seeds both ran."), ""]
     if not rows["ranked"].all():
-        lines += [f"† fewer seeds than the {most} of the others and fewer than "
-                  f"{MIN_SEEDS_TO_RANK}: listed, not ranked.", ""]
+        lines += [(f"† fewer seeds than the {most} of the others and fewer than "
+                   f"{MIN_SEEDS_TO_RANK}: listed, not ranked."), ""]
     if f"learning:{setting}" in images:
         lines += [f"![accuracy minus random]({images[f'learning:{setting}']})", ""]
     return lines
@@ -350,5 +350,5 @@ def _incomparable(board: Board) -> list[str]:
                              group["status"].value_counts().sort_index().items())
         rows.append([md(setting), md(protocol), md("; ".join(board.differences(protocol))),
                      md(", ".join(sorted(group["strategy"].unique()))), statuses])
-    return ["## Incomparable runs (not aggregated)", "", INCOMPARABLE, ""] + table(["setting", "protocol", "differs (here vs reported)", "strategies",
-                       "runs"], rows)
+    header = ["setting", "protocol", "differs (here vs reported)", "strategies", "runs"]
+    return ["## Incomparable runs (not aggregated)", "", INCOMPARABLE, ""] + table(header, rows)

@@ -44,8 +44,8 @@ def setting_table(board: Board, summary: pd.DataFrame, setting: str) -> pd.DataF
     """One row per strategy of ``setting``, best first (AUBC and accuracies as fractions).
 
     Strategies with fewer seeds than the setting's most and fewer than ``MIN_SEEDS_TO_RANK``
-    are not ranked (``ranked`` False, ``rank`` NaN) and come last; ranked ones whose mean AUBC agrees to ``RANK_DIGITS``
-    decimals of a point share the better rank.
+    are not ranked (``ranked`` False, ``rank`` NaN) and come last; ranked ones whose mean AUBC
+    agrees to ``RANK_DIGITS`` decimals of a point share the better rank.
     """
     rounds = board.rounds[board.rounds["setting"] == setting]
     runs = summary[summary["setting"] == setting]
@@ -62,7 +62,8 @@ def setting_table(board: Board, summary: pd.DataFrame, setting: str) -> pd.DataF
         final = last.loc[last["strategy"] == strategy, "accuracy"]
         seeds = int(aubc[strategy].notna().sum())
         rows.append({
-            **row, "strategy": strategy, "seeds": seeds, "ranked": seeds == most or seeds >= MIN_SEEDS_TO_RANK,
+            **row, "strategy": strategy, "seeds": seeds,
+            "ranked": seeds == most or seeds >= MIN_SEEDS_TO_RANK,
             "final_accuracy": float(final.mean()),
             "final_accuracy_sd": float(final.std(ddof=1)) if len(final) > 1 else math.nan,
             "final_entropy": float(mine["final_entropy"].mean()),

@@ -11,6 +11,9 @@ from importlib import resources
 from pathlib import Path
 from string import Template
 
+from albench import __version__
+from albench.errors import AlbenchError
+
 REGISTRIES = {"strategy": "strategies", "dataset": "datasets", "model": "models"}
 """Each kind of plugin the template makes, and the registry its example goes into."""
 KINDS = tuple(REGISTRIES)
@@ -23,7 +26,7 @@ _SUMMARIES = {
 }
 
 
-class TemplateError(ValueError):
+class TemplateError(AlbenchError, ValueError):
     """A plugin name, kind or target directory that cannot be used."""
 
 
@@ -43,8 +46,6 @@ def new_plugin(name: str, kind: str = "strategy", directory: str | Path = ".") -
     target = Path(directory) / dist
     if target.exists():
         raise TemplateError(f"{target} already exists; choose another name or --dir")
-    from albench import __version__
-
     module = "albench_" + name.replace("-", "_")
     values = {"name": name, "dist": dist, "module": module, "summary": _SUMMARIES[kind],
               "albench_version": __version__, "albench_next_minor": _next_minor(__version__)}

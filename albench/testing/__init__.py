@@ -1,9 +1,12 @@
 """The plugin authors' kit: conformance checks and tiny real pools, for plugin tests.
 
 ``check_strategy``, ``check_dataset`` and ``check_model`` work in the manner of
-scikit-learn's ``check_estimator``: each raises ``AssertionError`` with a message naming
-what broke. ``toy_dataset`` and ``toy_context`` build small real pools and query contexts;
-``albench.testing.pytest_plugin`` offers them as pytest fixtures.
+scikit-learn's ``check_estimator``: each runs every check and raises one ``AssertionError``
+naming what broke; ``strategy_checks`` (and the dataset and model ones) with
+``parametrize_with_checks`` make each check its own pytest item, known limitations marked.
+``toy_dataset`` and ``toy_context`` build small real pools and query contexts;
+``albench.testing.pytest_plugin`` offers them as pytest fixtures. ``Plugins`` and
+``get_plugins`` show what the installed plugins registered.
 
 Names are imported on first use, so that pytest can load the fixtures without torch.
 """
@@ -14,14 +17,39 @@ _EXPORTS = {
     "check_dataset": "albench.testing.checks",
     "check_model": "albench.testing.checks",
     "check_strategy": "albench.testing.checks",
+    "dataset_checks": "albench.testing.checks",
+    "model_checks": "albench.testing.checks",
+    "parametrize_with_checks": "albench.testing.checks",
+    "run_checks": "albench.testing.checks",
+    "strategy_checks": "albench.testing.checks",
+    "Check": "albench.testing.checks",
     "FixedLogistic": "albench.testing.toy",
+    "Plugins": "albench.plugins",
+    "get_plugins": "albench.plugins",
     "logistic_context": "albench.testing.toy",
+    "model_context": "albench.testing.toy",
     "toy_context": "albench.testing.toy",
     "toy_dataset": "albench.testing.toy",
 }
 
-__all__ = ["FixedLogistic", "check_dataset", "check_model", "check_strategy", "logistic_context",
-           "toy_context", "toy_dataset"]
+__all__ = [
+    "Check",
+    "FixedLogistic",
+    "Plugins",
+    "check_dataset",
+    "check_model",
+    "check_strategy",
+    "dataset_checks",
+    "get_plugins",
+    "logistic_context",
+    "model_checks",
+    "model_context",
+    "parametrize_with_checks",
+    "run_checks",
+    "strategy_checks",
+    "toy_context",
+    "toy_dataset",
+]
 
 
 def __getattr__(name: str):

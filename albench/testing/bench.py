@@ -16,9 +16,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from albench.config import TrainingConfig
 from albench.guard import query_context
 from albench.plugins import get_plugins
-from albench.training import Trainer, TrainingConfig
+from albench.training import Trainer
 from albench.types import Dataset, QueryContext
 
 

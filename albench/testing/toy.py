@@ -9,8 +9,10 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
+from albench.config import TrainingConfig
 from albench.guard import query_context
-from albench.training import Trainer, TrainingConfig
+from albench.plugins import get_plugins
+from albench.training import Trainer
 from albench.types import Dataset, QueryContext, fingerprint
 
 FAST_TRAINING = TrainingConfig(epochs=15, batch_size=16, lr=3e-3, val_fraction=0.2)
@@ -82,8 +84,6 @@ def toy_context(dataset: Dataset | None = None, labeled_idx=None, n_labeled: int
     untrained model. Trained weights are cached per process, and every call returns a
     fresh model and ``rng`` (``np.random.default_rng(seed)``).
     """
-    from albench.plugins import get_plugins
-
     dataset = dataset if dataset is not None else toy_dataset()
     if dataset.pool_labels_hidden:
         raise ValueError("toy_context needs the full dataset (such as toy_dataset()), not a "
@@ -129,7 +129,13 @@ def logistic_context(x, weight, bias, seed: int = 0,
     zeros = np.zeros(len(x), dtype=np.int64)
     dataset = Dataset("points", x, zeros, x, zeros, num_classes=len(weight),
                       input_range=input_range)
-    model = FixedLogistic(weight, bias).eval()
+    return model_context(dataset, FixedLogistic(weight, bias), seed=seed)
+
+
+def model_context(dataset: Dataset, model: torch.nn.Module, labeled_idx=(),
+                  seed: int = 0) -> QueryContext:
+    """A context over ``dataset`` queried with ``model`` as given (no training)."""
+    model = model.eval()
     trainer = Trainer(dataset, lambda *args, **kwargs: model, TrainingConfig(), "cpu")
-    return query_context(dataset, trainer, model, np.zeros(0, dtype=np.int64),
+    return query_context(dataset, trainer, model, np.asarray(labeled_idx, dtype=np.int64),
                          np.random.default_rng(seed))

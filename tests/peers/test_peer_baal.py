@@ -8,10 +8,13 @@ more uncertain); albench's ``top_k`` ranks by score and breaks ties by lower ind
 import numpy as np
 import pytest
 
-pytest.importorskip("albench_bald", reason="a plugin package under plugins/ that this test compares is not installed")
+pytest.importorskip("albench_bald",
+                    reason="a plugin package under plugins/ that this test compares "
+                           "is not installed")
 from albench_bald.scores import bald, bayesian_entropy
 
-from albench.builtin.strategies import entropy, least_confidence, smallest_margin, top_k
+from albench.builtin.strategies import least_confidence, smallest_margin
+from albench.scoring import entropy, top_k
 
 heuristics = pytest.importorskip(
     "baal.active.heuristics", reason="baal not installed: the `peers` extra (CONTRIBUTING.md)")

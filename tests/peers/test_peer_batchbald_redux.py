@@ -10,10 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-pytest.importorskip("albench_bald", reason="a plugin package under plugins/ that this test compares is not installed")
+pytest.importorskip("albench_bald",
+                    reason="a plugin package under plugins/ that this test compares "
+                           "is not installed")
 from albench_bald.scores import bald, batchbald_select
 
-from albench.builtin.strategies import top_k
+from albench.scoring import top_k
 
 redux = pytest.importorskip(
     "batchbald_redux.batchbald", reason="batchbald-redux not installed: the `peers` extra "

@@ -14,7 +14,9 @@ import torch
 
 for _package in ("albench_bald", "albench_coreset", "albench_ebal", "albench_gradient",
                  "albench_typical"):
-    pytest.importorskip(_package, reason="a plugin package under plugins/ that this test compares is not installed")
+    pytest.importorskip(_package,
+                        reason="a plugin package under plugins/ that this test compares "
+                               "is not installed")
 from albench_bald.scores import variation_ratios
 from albench_coreset.kcenter import greedy_k_center
 from albench_ebal.scores import ensemble_variation_ratios, vote_entropy
@@ -22,7 +24,8 @@ from albench_gradient.badge import gradient_factors, kmeans_pp_seeds
 from albench_typical.typiclust import TypiClust, cluster, typicality
 from scipy import stats
 
-from albench.builtin.strategies import entropy, least_confidence, smallest_margin, top_k
+from albench.builtin.strategies import least_confidence, smallest_margin
+from albench.scoring import entropy, top_k
 from albench.testing.toy import logistic_context
 
 skactiveml = pytest.importorskip(

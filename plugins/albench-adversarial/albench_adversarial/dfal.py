@@ -19,9 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from albench.builtin.strategies import top_k
-from albench.training import inference_batch_size
-from albench.types import Dataset, QueryContext
+from albench import Dataset, QueryContext
+from albench.scoring import top_k
 
 STEP_EPS = 1e-5
 """Added to each logit gap, as in the reference implementation, to step just past the boundary."""
@@ -191,7 +190,7 @@ class Dfal:
         """Perturbation norms and whether each candidate changed label."""
         model, device = context.model.eval(), context.device
         bounds = input_bounds(context.dataset, device)
-        chunk = self.chunk_size or inference_batch_size(device)
+        chunk = self.chunk_size or context.inference_batch_size
         n = len(candidates)
         distances = np.full(n, np.inf)
         crossed = np.zeros(n, dtype=bool)

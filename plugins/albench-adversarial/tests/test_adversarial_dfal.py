@@ -8,6 +8,8 @@ from albench_adversarial import Dfal, deepfool, input_bounds, rival_classes
 from albench.testing import (
     check_strategy,
     logistic_context,
+    parametrize_with_checks,
+    strategy_checks,
     toy_context,
     toy_dataset,
 )
@@ -19,8 +21,9 @@ def trained():
     return toy_context()
 
 
-def test_dfal_conforms():
-    check_strategy(Dfal, name="dfal")
+@parametrize_with_checks(strategy_checks(Dfal, name="dfal"))
+def test_dfal_conforms(check):
+    check()
 
 
 def test_dfal_conforms_on_clipped_images():

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from albench.builtin.strategies import entropy
+from albench.scoring import entropy
 
 _GAIN_CHUNK = 2**22
 """Most floats of ``(candidates, configurations, classes)`` that BatchBALD holds at once."""

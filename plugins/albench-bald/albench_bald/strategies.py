@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from albench.builtin.strategies import top_k
+from albench import QueryContext
 from albench.mc_dropout import MASKS, mc_dropout_chunks, mc_dropout_scores
-from albench.types import QueryContext
+from albench.scoring import top_k
 from albench_bald.scores import bald, batchbald_select
 
 

@@ -9,10 +9,15 @@ from albench_bald.scores import bald
 from torch import nn
 
 from albench.mc_dropout import ConsistentMCDropout
-from albench.plugins import get_plugins
-from albench.testing import check_strategy, toy_context, toy_dataset
-from albench.training import Trainer, TrainingConfig
-from albench.types import QueryContext
+from albench.testing import (
+    check_strategy,
+    get_plugins,
+    model_context,
+    parametrize_with_checks,
+    strategy_checks,
+    toy_context,
+    toy_dataset,
+)
 
 NAMES = ["bayesian-least-confidence", "bayesian-entropy", "bald", "variation-ratios",
          "batchbald"]
@@ -23,10 +28,12 @@ def factory(name):
     return get_plugins().get("strategies", name).factory
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_conformance(name):
-    options = dict(FAST, candidates=15, samples=20) if name == "batchbald" else FAST
-    check_strategy(factory(name), name=name, **options)
+@parametrize_with_checks([
+    check for name in NAMES for check in strategy_checks(
+        factory(name), name=name,
+        **(dict(FAST, candidates=15, samples=20) if name == "batchbald" else FAST))])
+def test_conformance(check):
+    check()
 
 
 def test_conformance_on_a_conv_net():
@@ -50,12 +57,8 @@ class NoDropout(nn.Module):
 @pytest.mark.parametrize("name", NAMES)
 def test_model_without_dropout_is_refused_by_name(name):
     dataset = toy_dataset()
-    trainer = Trainer(dataset, NoDropout, TrainingConfig(epochs=1), "cpu")
-    labeled = np.arange(10)
-    context = QueryContext(dataset=dataset, model=trainer.new_model(0).eval(),
-                           labeled_idx=labeled, unlabeled_idx=np.arange(10, dataset.pool_size),
-                           labeled_labels=dataset.y_pool[labeled],
-                           rng=np.random.default_rng(0), trainer=trainer)
+    context = model_context(dataset, NoDropout(dataset.input_shape, dataset.num_classes),
+                            np.arange(10))
     with pytest.raises(ValueError, match=f"{name} uses MC dropout.*NoDropout has none"):
         factory(name)(passes=2).select(context, 3)
 
@@ -205,10 +208,8 @@ def test_unknown_masks_are_refused():
         factory("bald")(masks="per-batch")
 
 
-def test_trainer_mc_dropout_proba_takes_per_example_masks(context):
-    x_raw = context.dataset.x_pool[[3, 3]]
-    probs = context.trainer.mc_dropout_proba(context.model, x_raw, 4, seed=0,
-                                             masks="per-example")
+def test_context_mc_dropout_proba_takes_per_example_masks(context):
+    probs = context.mc_dropout_proba(np.array([3, 3]), 4, masks="per-example")
     assert not np.allclose(probs[:, 0], probs[:, 1])
 
 

@@ -66,7 +66,8 @@ def robust_k_center(points: torch.Tensor, centres: torch.Tensor, budget: int,
     runs for at most ``node_limit`` branch-and-bound nodes (deterministic) and ``time_limit``
     seconds (a safety net that makes results timing-dependent when it is hit); a solve that
     stops at either limit counts as infeasible, as in the study. The search stops once the
-    bracket is narrower than ``tolerance`` times the starting radius. Memory: one ``len(points)²`` float32 distance matrix.
+    bracket is narrower than ``tolerance`` times the starting radius. Memory: one
+    ``len(points)²`` float32 distance matrix.
     """
     to_labelled = min_sq_distances(points, centres).sqrt().cpu().numpy()
     dist = torch.cdist(points, points).cpu().numpy()

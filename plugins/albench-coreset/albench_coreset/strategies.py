@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import torch
 
-from albench.types import QueryContext
+from albench import QueryContext
 from albench_coreset.kcenter import DEFAULT_CHUNK_ELEMENTS, greedy_k_center, min_sq_distances
 from albench_coreset.mip import robust_k_center
 from albench_coreset.mip_study import (
@@ -148,8 +148,7 @@ class CoreSetMIPStudy:
         last = pool[int(greedy[-1])][None]
         radius = float(min_sq_distances(last, earlier).sqrt()) if len(earlier) else 0.0
         size = context.dataset.pool_size
-        labelled = np.zeros(size, dtype=bool)
-        labelled[context.labeled_idx] = True
+        labelled = context.labeled_mask()
         points = _embeddings(context, np.arange(size))
         candidates = np.flatnonzero(~labelled)  # the MIP's columns
         start = np.searchsorted(candidates, context.unlabeled_idx[greedy])

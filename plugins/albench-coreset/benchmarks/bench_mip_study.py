@@ -18,7 +18,7 @@ import numpy as np
 from albench_coreset.mip_study import study_outliers
 from albench_coreset.strategies import CoreSetMIPStudy
 
-from albench.plugins import get_plugins
+from albench.testing import get_plugins
 from albench.testing.bench import add_pool_options, context_from_options, timed_select
 
 

@@ -9,9 +9,8 @@ import torch
 from albench_coreset import mip, mip_study, strategies
 from albench_coreset.mip_study import neighbourhoods, study_outliers, study_search
 
-from albench.plugins import get_plugins
-from albench.testing import check_strategy, toy_context
-from albench.types import Dataset
+from albench import Dataset
+from albench.testing import check_strategy, get_plugins, toy_context
 
 
 def _factory():

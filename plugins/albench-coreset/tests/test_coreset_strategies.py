@@ -5,9 +5,14 @@ import warnings
 import numpy as np
 import pytest
 
-from albench.plugins import get_plugins
-from albench.testing import check_strategy, toy_context
-from albench.types import Dataset
+from albench import Dataset
+from albench.testing import (
+    check_strategy,
+    get_plugins,
+    parametrize_with_checks,
+    strategy_checks,
+    toy_context,
+)
 
 
 def _factory(name):
@@ -23,9 +28,10 @@ def two_clusters(per_cluster=20, dim=4, seed=0):
     return Dataset("two-clusters", x, y, x, y, num_classes=2)
 
 
-@pytest.mark.parametrize("name", ["coreset", "coreset-mip"])
-def test_conformance(name):
-    check_strategy(_factory(name), name=name)
+@parametrize_with_checks([check for name in ["coreset", "coreset-mip"]
+                          for check in strategy_checks(_factory(name), name=name)])
+def test_conformance(check):
+    check()
 
 
 def test_mip_conformance_on_a_subsampled_pool():

@@ -7,8 +7,8 @@ from typing import Literal
 import numpy as np
 import torch
 
-from albench.builtin.strategies import top_k
-from albench.types import QueryContext
+from albench import QueryContext
+from albench.scoring import gumbel_top_k, top_k
 from albench_dal.networks import (
     DiscriminatorConfig,
     autoencoder_features,
@@ -26,16 +26,6 @@ def sub_batch_sizes(budget: int, sub_batches: int) -> list[int]:
         return []
     base, extra = divmod(budget, parts)
     return [base + 1] * extra + [base] * (parts - extra)
-
-
-def sample_proportional(log_weights: np.ndarray, candidates: np.ndarray, k: int,
-                        rng: np.random.Generator) -> np.ndarray:
-    """``k`` candidates drawn without replacement with probability ∝ ``exp(log_weights)``.
-
-    The Gumbel top-k trick: add Gumbel noise to the log-weights and keep the ``k`` largest.
-    """
-    gumbel = -np.log(-np.log1p(-rng.random(len(candidates))))  # 1 - U avoids log(0)
-    return top_k(np.asarray(log_weights, dtype=np.float64) + gumbel, candidates, k)
 
 
 class DiscriminativeSampling:
@@ -76,10 +66,9 @@ class DiscriminativeSampling:
         self._codes: tuple[str, torch.Tensor] | None = None
 
     def select(self, context: QueryContext, budget: int) -> np.ndarray:
-        generator = torch.Generator().manual_seed(int(context.rng.integers(2**63)))
+        generator = context.torch_generator()
         features = self._features(context, generator)
-        labelled = np.zeros(context.dataset.pool_size, dtype=bool)
-        labelled[context.labeled_idx] = True
+        labelled = context.labeled_mask()
         chosen = []
         for size in sub_batch_sizes(budget, self.sub_batches):
             candidates = np.flatnonzero(~labelled)
@@ -102,7 +91,7 @@ class DiscriminativeSampling:
         scores = unlabeled_probability(net, features[_rows(candidates, features)]).numpy()
         if self.temperature is None:
             return top_k(scores, candidates, size)
-        return sample_proportional(scores / self.temperature, candidates, size, rng)
+        return gumbel_top_k(scores / self.temperature, candidates, size, rng)
 
     def _features(self, context: QueryContext, generator: torch.Generator) -> torch.Tensor:
         """One feature row per pool example, on the model's device."""

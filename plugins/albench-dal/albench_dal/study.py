@@ -21,15 +21,14 @@ import torch
 from torch import nn
 from torch.nn.utils import skip_init
 
-from albench.builtin.strategies import top_k
-from albench.types import QueryContext
+from albench import QueryContext
+from albench.scoring import gumbel_top_k, top_k
 from albench_dal.networks import (
     DiscriminatorConfig,
     initialise,
     train_discriminator,
     unlabeled_probability,
 )
-from albench_dal.strategies import sample_proportional
 
 StudyRepresentation = Literal["embedding", "raw", "conv-autoencoder"]
 KERAS_ADAM_EPS = 1e-7
@@ -185,7 +184,7 @@ class StudyDiscriminativeSampling:
         """The last query's (candidates, picks) per sub-batch, for inspection."""
 
     def select(self, context: QueryContext, budget: int) -> np.ndarray:
-        generator = torch.Generator().manual_seed(int(context.rng.integers(2**63)))
+        generator = context.torch_generator()
         features, shape = self._features(context, generator)
         config = study_discriminator(shape, self.max_epochs)
 
@@ -196,11 +195,10 @@ class StudyDiscriminativeSampling:
             scores = unlabeled_probability(net, features[rows]).numpy()
             if self.temperature is None:
                 return top_k(scores, candidates, size)
-            return sample_proportional(scores / self.temperature, candidates, size,
+            return gumbel_top_k(scores / self.temperature, candidates, size,
                                        context.rng)
 
-        labelled = np.zeros(context.dataset.pool_size, dtype=bool)
-        labelled[context.labeled_idx] = True
+        labelled = context.labeled_mask()
         self.last_steps = discriminative_query(
             labelled, study_sub_batch_sizes(budget, self.sub_batches), self.unlabeled_ratio,
             context.rng, pick)

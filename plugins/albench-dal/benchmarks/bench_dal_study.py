@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from albench.plugins import get_plugins
+from albench.testing import get_plugins
 from albench.testing.bench import add_pool_options, context_from_options, timed_select
 
 

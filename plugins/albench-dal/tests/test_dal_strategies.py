@@ -9,11 +9,17 @@ from albench_dal.networks import (
     train_discriminator,
     unlabeled_probability,
 )
-from albench_dal.strategies import sample_proportional, sub_batch_sizes
+from albench_dal.strategies import sub_batch_sizes
 
-from albench.plugins import get_plugins
-from albench.testing import check_strategy, toy_context
-from albench.types import Dataset
+from albench import Dataset
+from albench.scoring import gumbel_top_k
+from albench.testing import (
+    check_strategy,
+    get_plugins,
+    parametrize_with_checks,
+    strategy_checks,
+    toy_context,
+)
 
 NAMES = ["dal", "dal-raw", "dal-ae", "dal-stochastic"]
 FAST = {"max_epochs": 15, "sub_batches": 3, "hidden": 32}
@@ -32,9 +38,10 @@ def two_clusters(per_cluster=20, dim=4, seed=0):
     return Dataset("two-clusters", x.astype(np.float32), y, x.astype(np.float32), y, 2)
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_conformance(name):
-    check_strategy(_factory(name), name=name, **FAST)
+@parametrize_with_checks([check for name in NAMES
+                          for check in strategy_checks(_factory(name), name=name, **FAST)])
+def test_conformance(check):
+    check()
 
 
 def test_conformance_on_images():
@@ -81,10 +88,10 @@ def test_discriminator_separates_labelled_from_unlabelled():
 
 def test_gumbel_sampling_follows_exp_of_the_log_weights():
     rng = np.random.default_rng(0)
-    firsts = [sample_proportional(np.array([0.0, 1.0]), np.array([7, 9]), 1, rng)[0]
+    firsts = [gumbel_top_k(np.array([0.0, 1.0]), np.array([7, 9]), 1, rng)[0]
               for _ in range(4000)]
     assert np.mean(np.array(firsts) == 9) == pytest.approx(np.e / (1 + np.e), abs=0.03)
-    both = sample_proportional(np.zeros(5), np.arange(5), 5, rng)
+    both = gumbel_top_k(np.zeros(5), np.arange(5), 5, rng)
     assert sorted(both.tolist()) == list(range(5))
 
 

@@ -12,8 +12,7 @@ from albench_dal.study import (
     study_sub_batch_sizes,
 )
 
-from albench.plugins import get_plugins
-from albench.testing import check_strategy, toy_context, toy_dataset
+from albench.testing import check_strategy, get_plugins, toy_context, toy_dataset
 
 NAMES = ["dal-study", "dal-raw-study", "dal-ae-study", "dal-stochastic-study"]
 CHEAP = {"max_epochs": 3, "ae_epochs": 1}

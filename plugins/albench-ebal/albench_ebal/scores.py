@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from albench.builtin.strategies import entropy
+from albench.scoring import entropy
 
 
 def vote_counts(probs: np.ndarray) -> np.ndarray:

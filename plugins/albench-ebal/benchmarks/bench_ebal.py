@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from albench.plugins import get_plugins
+from albench.testing import get_plugins
 from albench.testing.bench import (
     add_pool_options,
     context_from_options,
@@ -34,7 +34,7 @@ def main() -> None:
         print(f"  ensemble-variation-ratios members={args.members} parallel={parallel}: "
               f"{seconds:.1f} s")
     start = time.perf_counter()
-    context.trainer.predict_proba(context.model, context.dataset.x_pool[context.unlabeled_idx])
+    context.predict_proba(context.unlabeled_idx)
     print(f"  of which predicting the pool with one member: {time.perf_counter() - start:.1f} s")
 
 

@@ -5,10 +5,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from albench_ebal.scores import ensemble_entropy
-from albench_ebal.strategies import train_members
 
-from albench.plugins import get_plugins
-from albench.testing import check_strategy, toy_context, toy_dataset
+from albench.testing import (
+    get_plugins,
+    parametrize_with_checks,
+    strategy_checks,
+    toy_context,
+    toy_dataset,
+)
 
 NAMES = ["ensemble-variation-ratios", "ensemble-entropy", "ensemble-bald", "qbc"]
 
@@ -17,9 +21,10 @@ def factory(name):
     return get_plugins().get("strategies", name).factory
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_conformance(name):
-    check_strategy(factory(name), name=name, members=2)
+@parametrize_with_checks([check for name in NAMES
+                          for check in strategy_checks(factory(name), name=name, members=2)])
+def test_conformance(check):
+    check()
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +33,7 @@ def context():
 
 
 def test_members_differ_by_seed_and_repeat_for_a_seed(context):
-    first, second, again = train_members(context, [1, 2, 1])
+    first, second, again = context.fit_models([1, 2, 1])
     probs = [context.predict_proba(context.unlabeled_idx, model=m) for m in (first, second, again)]
     np.testing.assert_array_equal(probs[0], probs[2])
     assert not np.allclose(probs[0], probs[1])
@@ -38,7 +43,7 @@ def test_selection_ranks_by_the_ensemble_score_with_the_round_model_as_member_ze
     chosen = factory("ensemble-entropy")(members=3).select(
         replace(context, rng=np.random.default_rng(4)), 5)
     rng = np.random.default_rng(4)
-    members = train_members(context, [int(rng.integers(2**31)) for _ in range(2)])
+    members = context.fit_models([int(rng.integers(2**31)) for _ in range(2)])
     probs = np.stack([context.predict_proba(context.unlabeled_idx, model=m)
                       for m in (context.model, *members)])
     scores = ensemble_entropy(probs)
@@ -49,8 +54,8 @@ def test_selection_ranks_by_the_ensemble_score_with_the_round_model_as_member_ze
 @pytest.mark.slow  # starts two worker processes that import torch
 def test_parallel_training_gives_the_sequential_members(context):
     seeds = [7, 8]
-    sequential = train_members(context, seeds)
-    parallel = train_members(context, seeds, parallel=2)
+    sequential = context.fit_models(seeds)
+    parallel = context.fit_models(seeds, parallel=2)
     for a, b in zip(sequential, parallel):
         np.testing.assert_allclose(context.predict_proba(context.unlabeled_idx, model=a),
                                    context.predict_proba(context.unlabeled_idx, model=b),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from albench.types import QueryContext
+from albench import QueryContext
 
 
 def gradient_factors(embeddings: np.ndarray, head: torch.nn.Linear

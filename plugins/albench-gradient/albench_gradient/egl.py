@@ -18,8 +18,8 @@ import torch
 from torch import nn
 from torch.func import functional_call, grad, vmap
 
-from albench.builtin.strategies import top_k
-from albench.types import QueryContext
+from albench import QueryContext
+from albench.scoring import top_k
 
 GRADIENT_FLOATS_PER_CHUNK = 2**24
 """Per-sample gradient entries held at once (64 MiB of float32) when choosing the chunk size."""

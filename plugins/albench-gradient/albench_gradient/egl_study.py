@@ -18,8 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from albench.builtin.strategies import top_k
-from albench.types import QueryContext
+from albench import QueryContext
+from albench.scoring import top_k
 
 KERAS_EPSILON = 1e-7
 """Keras's ``backend.epsilon()``, the clip of its categorical cross-entropy."""

@@ -4,9 +4,9 @@ import numpy as np
 import torch
 from albench_gradient import Badge, gradient_factors, kmeans_pp_seeds, kmeans_pp_seeds_dense
 
-from albench.builtin.strategies import entropy, top_k
-from albench.testing import check_strategy, logistic_context, toy_context
-from albench.types import QueryContext
+from albench import QueryContext
+from albench.scoring import entropy, top_k
+from albench.testing import logistic_context, parametrize_with_checks, strategy_checks, toy_context
 
 
 def explicit_gradients(context: QueryContext) -> np.ndarray:
@@ -27,8 +27,9 @@ def reference_kmeans_pp(g: np.ndarray, k: int, rng: np.random.Generator) -> list
     return chosen
 
 
-def test_badge_conforms():
-    check_strategy(Badge, name="badge")
+@parametrize_with_checks(strategy_checks(Badge, name="badge"))
+def test_badge_conforms(check):
+    check()
 
 
 def test_factorised_seeding_matches_explicit_gradient_embeddings():

@@ -12,8 +12,14 @@ from albench_gradient import (
 )
 from torch import nn
 
-from albench.builtin.strategies import entropy, top_k
-from albench.testing import check_strategy, logistic_context, toy_context
+from albench.scoring import entropy, top_k
+from albench.testing import (
+    check_strategy,
+    logistic_context,
+    parametrize_with_checks,
+    strategy_checks,
+    toy_context,
+)
 
 
 @pytest.fixture(scope="module")
@@ -22,8 +28,13 @@ def trained():
     return toy_context()
 
 
-@pytest.mark.parametrize("options", [{}, {"parameters": "last"}, {"squared": False}])
-def test_egl_conforms(options):
+@parametrize_with_checks(strategy_checks(ExpectedGradientLength, name="egl"))
+def test_egl_conforms(check):
+    check()
+
+
+@pytest.mark.parametrize("options", [{"parameters": "last"}, {"squared": False}])
+def test_egl_conforms_with_options(options):
     check_strategy(ExpectedGradientLength, name="egl", **options)
 
 
@@ -52,7 +63,8 @@ def _with_running_stats(model: nn.Module) -> nn.Module:
         if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
             for tensor in (module.running_mean, module.weight, module.bias):
                 tensor.data = torch.randn(tensor.shape, generator=generator)
-            module.running_var.data = torch.rand(module.running_var.shape, generator=generator) + 0.5
+            module.running_var.data = torch.rand(module.running_var.shape,
+                                                 generator=generator) + 0.5
     return model
 
 

@@ -9,10 +9,10 @@ import ray
 from albench_ray.executor import RayExecutor, Worker, _gpus_per_run, _Task
 
 from albench.executors import Job, LocalExecutor
-from albench.plugins import get_plugins
 from albench.results import ResultStore, parse_record
 from albench.runner import run_specs
 from albench.spec import load_suite
+from albench.testing import get_plugins
 
 pytestmark = pytest.mark.slow
 

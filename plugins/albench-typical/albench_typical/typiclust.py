@@ -13,7 +13,7 @@ from typing import Literal
 import numpy as np
 from sklearn.cluster import KMeans, MiniBatchKMeans
 
-from albench.types import QueryContext
+from albench import QueryContext
 
 DISTANCE_FLOATS = 2**22
 """Pairwise distances held at once when computing typicality (32 MiB of float64)."""
@@ -75,7 +75,7 @@ class TypiClust:
     def select(self, context: QueryContext, budget: int) -> np.ndarray:
         features = self.features(context)
         n_clusters = min(len(context.labeled_idx) + budget, len(features))
-        labels = cluster(features, n_clusters, int(context.rng.integers(2**31)))
+        labels = cluster(features, n_clusters, context.draw_seed())
         sizes = np.bincount(labels, minlength=n_clusters)
         covered = np.bincount(labels[context.labeled_idx], minlength=n_clusters)
         free = np.zeros(len(features), dtype=bool)

@@ -5,9 +5,8 @@ import pytest
 from albench_typical import TypiClust, typicality
 from torch import nn
 
-from albench.testing import check_strategy
-from albench.training import Trainer, TrainingConfig
-from albench.types import Dataset, QueryContext
+from albench import Dataset, QueryContext
+from albench.testing import check_strategy, model_context, parametrize_with_checks, strategy_checks
 
 
 class Identity(nn.Module):
@@ -28,17 +27,16 @@ def blob_context(x, labeled_idx, seed=0) -> QueryContext:
     x = np.asarray(x, dtype=np.float32)
     zeros = np.zeros(len(x), dtype=np.int64)
     dataset = Dataset("blobs", x, zeros, x, zeros, num_classes=2)
-    torch_model = Identity(x.shape[1], 2).eval()
-    trainer = Trainer(dataset, lambda *args, **kwargs: torch_model, TrainingConfig(), "cpu")
-    labeled_idx = np.asarray(labeled_idx, dtype=np.int64)
-    unlabeled = np.setdiff1d(np.arange(len(x)), labeled_idx)
-    return QueryContext(dataset, torch_model, labeled_idx, unlabeled, zeros[labeled_idx],
-                        np.random.default_rng(seed), trainer)
+    return model_context(dataset, Identity(x.shape[1], 2), labeled_idx, seed)
 
 
-@pytest.mark.parametrize("options", [{}, {"representation": "raw"}])
-def test_typiclust_conforms(options):
-    check_strategy(TypiClust, name="typiclust", **options)
+@parametrize_with_checks(strategy_checks(TypiClust, name="typiclust"))
+def test_typiclust_conforms(check):
+    check()
+
+
+def test_typiclust_conforms_on_raw_inputs():
+    check_strategy(TypiClust, name="typiclust", representation="raw")
 
 
 def test_typicality_is_highest_in_the_dense_middle():
