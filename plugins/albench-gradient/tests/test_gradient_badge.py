@@ -54,7 +54,9 @@ def test_the_gpu_seeding_picks_the_same_seeds_as_the_pruned_one():
                                       np.random.default_rng(seed))
         assert list(dense) == list(pruned)
     # Fewer distinct embeddings than seeds: both fall back to untaken rows, alike.
-    u, h = np.ones((12, 2)), np.repeat([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], 4, axis=0)
+    # h's norms are 1, 2 and 5: every distance is exact, so no rounding residue (which numpy's
+    # and torch's products leave differently) decides a draw
+    u, h = np.ones((12, 2)), np.repeat([[1.0, 0.0], [0.0, 2.0], [3.0, 4.0]], 4, axis=0)
     pruned = kmeans_pp_seeds(u, h, 9, np.random.default_rng(5))
     dense = kmeans_pp_seeds_dense(torch.as_tensor(u), torch.as_tensor(h), 9,
                                   np.random.default_rng(5))
