@@ -55,6 +55,14 @@ def _finite(ctx, param, value):
     return value
 
 
+def _gpus_per_run(ctx, param, value):
+    if value is not None and not (math.isfinite(value) and value > 0
+                                  and (value <= 1 or value == int(value))):
+        raise click.BadParameter(f"must be a fraction in (0, 1] or a whole number of GPUs, "
+                                 f"got {value:g}")
+    return value
+
+
 def _device(ctx, param, value):
     if value == "auto":
         return value
@@ -88,6 +96,9 @@ def main() -> None:
               "executors.")
 @click.option("--device", default="auto", show_default=True, callback=_device,
               help="auto, cpu or cuda[:N].")
+@click.option("--gpus-per-run", type=float, callback=_gpus_per_run,
+              help="The share of a GPU each run asks for, e.g. 0.1 for ten runs per GPU "
+                   "(executors that schedule GPUs, such as ray).")
 @click.option("--threads", type=click.IntRange(1, 1024),
               help="torch threads per run (default: the suite's, else the machine's). "
                    "Results depend on it: a run is never resumed under another count.")
@@ -104,7 +115,7 @@ def main() -> None:
               type=click.Path(file_okay=False), help="Where leaderboards are written.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def run(all_strategies, strategies, suite, seeds, results_dir, force, executor, workers,
-        device, threads, deterministic, data_dir, query_timeout, leaderboard,
+        device, gpus_per_run, threads, deterministic, data_dir, query_timeout, leaderboard,
         leaderboards_dir, quiet):
     """Run (or resume) a suite for the chosen strategies."""
     from albench.results import ResultStore, StoreError
@@ -137,8 +148,16 @@ def run(all_strategies, strategies, suite, seeds, results_dir, force, executor, 
                                                                               "models")]:
             plugins.get(kind, name)
         options = {"workers": workers} if workers else {}
+        if gpus_per_run is not None:
+            options["gpus_per_run"] = gpus_per_run
         executor_obj = plugins.get("executors", executor).factory(**options)
-    except (UnknownNameError, TypeError) as exc:
+    except UnknownNameError as exc:
+        _fail(str(exc))
+    except TypeError as exc:
+        if gpus_per_run is not None and "gpus_per_run" in str(exc):
+            _fail(f"--gpus-per-run applies to executors that schedule GPUs (such as ray); "
+                  f"executor {executor!r} does not accept it: leave it out, or use "
+                  f"--executor ray")
         _fail(str(exc))
     specs = suite_obj.run_specs(names, _parse_seeds(seeds))
     try:
