@@ -127,6 +127,9 @@ def plan(args) -> None:
     print(f"| all | {sum(t[1] for t in totals)} | {all_rounds:,} | {all_hours:,.1f} | | "
           f"{longest / 3600:,.1f} | "
           + " | ".join(_wall(all_hours, longest, n) for n in args.gpus) + " |")
+    training = sum(t[3] * t[5] for t in totals) / all_hours
+    cifar = sum(t[3] for t in totals if t[0].startswith("cifar10")) / all_hours
+    print(f"training is {training:.1%} of all GPU-hours; the cifar10 suites {cifar:.1%}")
     for n in args.gpus:
         pace = all_rounds / (all_hours / n * 3600)
         print(f"on {n} GPUs: {pace:.3f} rounds/s to store on average "
