@@ -118,6 +118,7 @@ def run(all_strategies, strategies, suite, seeds, results_dir, force, executor, 
         device, gpus_per_run, threads, deterministic, data_dir, query_timeout, leaderboard,
         leaderboards_dir, quiet):
     """Run (or resume) a suite for the chosen strategies."""
+    from albench.executors import ExecutorError
     from albench.results import ResultStore, StoreError
     from albench.runner import run_specs
     from albench.spec import SuiteError, load_suite
@@ -173,7 +174,7 @@ def run(all_strategies, strategies, suite, seeds, results_dir, force, executor, 
         summary = run_specs(specs, store, executor_obj, force=force, device=device,
                             progress=not quiet, query_timeout=query_timeout, threads=threads,
                             deterministic=deterministic)
-    except StoreError as exc:
+    except (StoreError, ExecutorError) as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
         click.echo("interrupted: every finished round is stored; run the same command again "

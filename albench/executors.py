@@ -60,6 +60,11 @@ class Job:
 Handler = Callable[[Message], None]
 
 
+class ExecutorError(ValueError):
+    """An executor cannot run the jobs as it was configured (the message says how to fix
+    it); ``albench run`` reports it without a traceback."""
+
+
 class Executor(Protocol):
     """Computes jobs anywhere and calls ``handle`` in the driver for every message."""
 

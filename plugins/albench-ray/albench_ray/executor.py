@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 import ray
 from ray.exceptions import RayError, RayTaskError, TaskUnschedulableError
 
-from albench.executors import Handler, Job, Message, run_messages
+from albench.executors import ExecutorError, Handler, Job, Message, run_messages
 from albench.results import RoundRecord, RunRecord, parse_record
 from albench.spec import RunSpec
 from albench.types import Dataset
@@ -219,19 +219,19 @@ class RayExecutor:
         it should train on a GPU of the cluster (``cuda``, or ``auto`` on a cluster with
         GPUs), else 0."""
         if device != "auto" and device != "cpu" and not device.startswith("cuda"):
-            raise ValueError(f"device must be auto, cpu or cuda[:N] with the Ray executor, "
+            raise ExecutorError(f"device must be auto, cpu or cuda[:N] with the Ray executor, "
                              f"got {device!r}")
         asked = f"gpus_per_run={self.gpus_per_run:g}" if self.gpus_per_run else None
         if device == "cpu":
             if asked:
-                raise ValueError(f"{asked} asks for GPUs but the device is 'cpu'; use "
+                raise ExecutorError(f"{asked} asks for GPUs but the device is 'cpu'; use "
                                  f"--device auto or cuda, or leave out --gpus-per-run")
             return 0
         if ray.cluster_resources().get("GPU", 0) > 0:
             return self.gpus_per_run or 1
         if device == "auto" and not asked:
             return 0
-        raise ValueError(f"device {device!r}{' with ' + asked if asked else ''} asks for a "
+        raise ExecutorError(f"device {device!r}{' with ' + asked if asked else ''} asks for a "
                          f"GPU but the Ray cluster has none; use --device cpu or auto"
                          f"{', without --gpus-per-run' if asked else ''}")
 

@@ -8,7 +8,7 @@ import pytest
 import ray
 from albench_ray.executor import RayExecutor, Worker, _Task
 
-from albench.executors import Job, LocalExecutor
+from albench.executors import ExecutorError, Job, LocalExecutor
 from albench.plugins import get_plugins
 from albench.results import ResultStore, parse_record
 from albench.runner import run_specs
@@ -88,15 +88,15 @@ def test_gpus_are_requested_only_where_the_cluster_has_them(local_ray):
     assert ray.cluster_resources().get("GPU", 0) == 0
     executor = RayExecutor()
     assert executor._gpus("cpu") == 0 and executor._gpus("auto") == 0
-    with pytest.raises(ValueError, match="has none"):
+    with pytest.raises(ExecutorError, match="has none"):
         executor._gpus("cuda:0")
-    with pytest.raises(ValueError, match="auto, cpu or cuda"):
+    with pytest.raises(ExecutorError, match="auto, cpu or cuda"):
         executor._gpus("mps")
     shared = RayExecutor(gpus_per_run=0.25)
-    with pytest.raises(ValueError, match="gpus_per_run=0.25 asks for a GPU but the Ray "
-                                         "cluster has none"):
+    with pytest.raises(ExecutorError, match="gpus_per_run=0.25 asks for a GPU but the Ray "
+                                            "cluster has none"):
         shared._gpus("auto")
-    with pytest.raises(ValueError, match="device is 'cpu'"):
+    with pytest.raises(ExecutorError, match="device is 'cpu'"):
         shared._gpus("cpu")
 
 
