@@ -55,6 +55,14 @@ def _finite(ctx, param, value):
     return value
 
 
+def _gpus_per_run(ctx, param, value):
+    if value is not None and not (math.isfinite(value) and value > 0
+                                  and (value <= 1 or value == int(value))):
+        raise click.BadParameter(f"must be a fraction in (0, 1] or a whole number of GPUs, "
+                                 f"got {value:g}")
+    return value
+
+
 def _device(ctx, param, value):
     if value == "auto":
         return value
@@ -119,6 +127,9 @@ def main() -> None:
               "executors.")
 @click.option("--device", default="auto", show_default=True, callback=_device,
               help="auto, cpu or cuda[:N].")
+@click.option("--gpus-per-run", type=float, callback=_gpus_per_run,
+              help="The share of a GPU each run asks for, e.g. 0.1 for ten runs per GPU "
+                   "(executors that schedule GPUs, such as ray).")
 @click.option("--threads", type=click.IntRange(1, 1024),
               help="torch threads per run (default: the suite's, else the machine's). "
                    "Results depend on it: a run is never resumed under another count.")
@@ -136,13 +147,14 @@ def main() -> None:
               type=click.Path(file_okay=False), help="Where leaderboards are written.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def run(all_strategies, strategies, strategy_options, suite, seeds, results_dir, force,
-        executor, workers, device, threads, deterministic, data_dir, query_timeout, leaderboard,
-        leaderboards_dir, quiet):
+        executor, workers, device, gpus_per_run, threads, deterministic, data_dir,
+        query_timeout, leaderboard, leaderboards_dir, quiet):
     """Run (or resume) a suite for the chosen strategies.
 
     Strategy options, names, the device, the data folder and every dataset are checked
     before the first run; when a check fails nothing is written.
     """
+    from albench.executors import ExecutorError
     from albench.preflight import (
         PreflightError,
         check_datasets,
@@ -185,11 +197,19 @@ def run(all_strategies, strategies, strategy_options, suite, seeds, results_dir,
                                              [parse_option(text) for text in strategy_options],
                                              names, plugins)})
         options = {"workers": workers} if workers else {}
+        if gpus_per_run is not None:
+            options["gpus_per_run"] = gpus_per_run
         executor_obj = plugins.get("executors", executor).factory(**options)
         check_strategies(plugins, suite_obj.strategy_options, names)
         specs = suite_obj.run_specs(names, _parse_seeds(seeds))
         check_datasets(specs, plugins)
-    except (UnknownNameError, TypeError, PreflightError) as exc:
+    except TypeError as exc:
+        if gpus_per_run is not None and "gpus_per_run" in str(exc):
+            _fail(f"--gpus-per-run applies to executors that schedule GPUs (such as ray); "
+                  f"executor {executor!r} does not accept it: leave it out, or use "
+                  f"--executor ray")
+        _fail(str(exc))
+    except (UnknownNameError, PreflightError) as exc:
         _fail(str(exc))
     try:
         store = ResultStore(results_dir)
@@ -205,7 +225,7 @@ def run(all_strategies, strategies, strategy_options, suite, seeds, results_dir,
                             progress=not quiet, query_timeout=query_timeout, threads=threads,
                             deterministic=deterministic,
                             lines=not quiet and not sys.stderr.isatty())
-    except StoreError as exc:
+    except (StoreError, ExecutorError) as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
         click.echo(f"interrupted: {_kept(store, specs)}\nresume with: {_resume_command()}",

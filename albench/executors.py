@@ -21,6 +21,7 @@ from albench.spec import RunSpec
 
 if TYPE_CHECKING:
     from albench.round_zero import RoundZero
+    from albench.types import Dataset
 
 
 @dataclass(frozen=True)
@@ -59,28 +60,35 @@ class Job:
 Handler = Callable[[Message], None]
 
 
+class ExecutorError(ValueError):
+    """An executor cannot run the jobs as it was configured (the message says how to fix
+    it); ``albench run`` reports it without a traceback."""
+
+
 class Executor(Protocol):
     """Computes jobs anywhere and calls ``handle`` in the driver for every message."""
 
     def execute(self, jobs: list[Job], handle: Handler) -> None: ...
 
 
-def run_messages(job: Job, before_query: Callable[[int], None] | None = None
-                 ) -> Iterator[Message]:
+def run_messages(job: Job, before_query: Callable[[int], None] | None = None,
+                 dataset: Dataset | None = None) -> Iterator[Message]:
     """Compute one job, resuming from its record; never raises (errors become messages).
 
-    ``before_query(round)`` is called just before each query (see :func:`iter_rounds`).
+    ``before_query(round)`` is called just before each query (see :func:`iter_rounds`);
+    ``dataset``, when given, is the spec's dataset already loaded (see
+    :func:`albench.loop.load_dataset`), so the job does not load it again.
     """
     from albench import reproducibility
+    from albench.devices import pick_device
     from albench.loop import iter_rounds, new_record, prepare
     from albench.plugins import get_plugins
     from albench.results import parse_record
-    from albench.training import pick_device
 
     run_id = job.spec.run_id
     try:
         reproducibility.configure(pick_device(job.device), job.threads, job.deterministic)
-        run = prepare(job.spec, get_plugins(), job.device)
+        run = prepare(job.spec, get_plugins(), job.device, dataset)
         if job.train_round_zero:
             from albench.round_zero import train_round_zero
 

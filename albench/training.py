@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from albench.config import TrainingConfig
-from albench.devices import inference_batch_size, pick_device  # noqa: F401 (executors)
+from albench.devices import inference_batch_size
 from albench.types import Dataset
 
 

@@ -72,7 +72,8 @@ class Dataset:
         """Normalised float32 tensor for raw inputs ``x`` (a slice of ``x_pool``/``x_test``)."""
         import torch
 
-        t = torch.as_tensor(np.ascontiguousarray(x)).float()
+        # writeable: arrays shared read-only (Ray's object store) are copied, as torch needs
+        t = torch.from_numpy(np.require(x, np.float32, ["C_CONTIGUOUS", "WRITEABLE"]))
         if self.scale != 1.0:
             t = t / self.scale
         mean = torch.tensor(self.mean, dtype=torch.float32)

@@ -72,6 +72,16 @@ def test_bad_seeds_and_bad_suite(tmp_path):
     assert result.exit_code != 0 and "albench list suites" in result.output
 
 
+def test_gpus_per_run_is_validated_and_refused_by_executors_without_gpus(tmp_path):
+    for share in ("0", "-1", "1.5", "nan"):
+        result = CliRunner().invoke(main, ["run", "--all", "--gpus-per-run", share])
+        assert result.exit_code != 0 and "fraction in (0, 1] or a whole number" in result.output
+    result = CliRunner().invoke(main, ["run", "--all", "--gpus-per-run", "0.1",
+                                       "--results", str(tmp_path)])
+    assert result.exit_code != 0
+    assert "executor 'local' does not accept it" in result.output
+
+
 def test_list_and_plugins():
     listing = CliRunner().invoke(main, ["list", "strategies"])
     assert listing.exit_code == 0 and "least-confidence" in listing.output

@@ -3,12 +3,15 @@
 Workers compute; the driver (the ``albench run`` process) receives each round as soon as
 its task yields it and stores it, so a lost worker or a killed driver loses nothing that
 was finished. A task whose worker dies is submitted again from the last round received,
-up to ``max_retries`` times per run.
+up to ``max_retries`` times per run. Each dataset is loaded once, by the driver, and
+shared with the tasks through Ray's object store.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import os
 from collections import deque
 from dataclasses import dataclass, replace
@@ -16,30 +19,63 @@ from dataclasses import dataclass, replace
 import ray
 from ray.exceptions import RayError, RayTaskError, TaskUnschedulableError
 
-from albench.executors import Handler, Job, Message, run_messages
+from albench.executors import ExecutorError, Handler, Job, Message, run_messages
 from albench.results import RoundRecord, RunRecord, parse_record
+from albench.spec import RunSpec
+from albench.types import Dataset
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Worker:
-    """Where a task runs: the node's IP address and the worker's process id."""
+    """Where a task runs: the Ray node, its IP address, the worker's process id and the
+    GPUs Ray assigned it (ids and the fraction of each it may use)."""
 
     node: str
+    ip: str
     pid: int
+    gpu_ids: tuple[str, ...] = ()
+    gpu_fraction: float = 0.0
+
+    def describe(self, from_round: int) -> str:
+        """How a record's ``ray_nodes`` entry names this worker."""
+        gpus = (f", {self.gpu_fraction:g} of GPU {','.join(self.gpu_ids)}"
+                if self.gpu_ids else "")
+        return f"{self.node} ({self.ip}){gpus} from round {from_round}"
+
+
+def _here() -> Worker:
+    context = ray.get_runtime_context()
+    return Worker(context.get_node_id(), ray.util.get_node_ip_address(), os.getpid(),
+                  tuple(str(i) for i in context.get_accelerator_ids().get("GPU", ())),
+                  context.get_assigned_resources().get("GPU", 0.0))
 
 
 @ray.remote(num_returns="streaming", max_retries=0, _generator_backpressure_num_objects=2)
-def _run(job: Job):
+def _run(job: Job, dataset: Dataset | None):
     """Report the worker this task runs in, then every message of the run.
 
-    Retries are the executor's (from the last round received), not Ray's (from scratch);
-    the task pauses when two of its messages wait unread, so it never runs far ahead of
-    the driver that stores them.
+    The record's ``environment["ray_nodes"]`` gains this worker, from the round it starts
+    at. Retries are the executor's (from the last round received), not Ray's (from
+    scratch); the task pauses when two of its messages wait unread, so it never runs far
+    ahead of the driver that stores them.
     """
-    yield Worker(ray.util.get_node_ip_address(), os.getpid())
-    yield from run_messages(job)
+    worker = _here()
+    yield worker
+    for message in run_messages(job, dataset=dataset):
+        if message.kind == "start":
+            message = replace(message, payload=_on_worker(message.payload, worker))
+        yield message
+
+
+def _on_worker(record_json: str, worker: Worker) -> str:
+    """A start message's record with ``worker`` added to its ``ray_nodes``."""
+    record = json.loads(record_json)
+    environment = record["environment"]
+    entry = worker.describe(len(record["rounds"]))
+    environment["ray_nodes"] = "; ".join(filter(None, [environment.get("ray_nodes"), entry]))
+    return json.dumps(record)
 
 
 @dataclass
@@ -72,16 +108,21 @@ class RayExecutor:
     :param num_cpus: CPUs of the local Ray instance (default: ``workers``, else all).
     :param workers: the most runs in flight at once (default: as many as Ray can place).
     :param max_retries: how often one run is resubmitted after losing its worker.
+    :param gpus_per_run: the share of a GPU each run on GPUs asks Ray for (default 1);
+        ``0.1`` packs ten runs on each GPU. Above 1 it must be a whole number.
 
     If Ray is already initialised in this process, that instance is used as it is.
     """
 
     def __init__(self, address: str | None = None, num_cpus: int | None = None,
-                 workers: int | None = None, max_retries: int = 3):
+                 workers: int | None = None, max_retries: int = 3,
+                 gpus_per_run: float | None = None):
         if workers is not None and workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
         if max_retries < 0:
             raise ValueError(f"max_retries must be non-negative, got {max_retries}")
+        if gpus_per_run is not None:
+            check_gpus_per_run(gpus_per_run)
         self.address = address or os.environ.get("RAY_ADDRESS") or None
         if self.address and num_cpus is not None:
             raise ValueError("num_cpus only applies to a local Ray instance; it cannot be "
@@ -89,6 +130,7 @@ class RayExecutor:
         self.num_cpus = num_cpus if num_cpus is not None else workers
         self.workers = workers
         self.max_retries = max_retries
+        self.gpus_per_run = gpus_per_run
         self.running: dict[str, Worker] = {}
         """The worker of every run in flight, by run id."""
 
@@ -114,14 +156,17 @@ class RayExecutor:
         return True
 
     def _execute(self, jobs: list[Job], handle: Handler) -> None:
-        gpus = {device: _gpus_per_run(device) for device in {job.device for job in jobs}}
+        gpus = {device: self._gpus(device) for device in {job.device for job in jobs}}
+        datasets = _shared_datasets(jobs)
         todo = deque(_Task(job) for job in jobs)
         in_flight: dict[ray.ObjectRefGenerator, _Task] = {}
         try:
             while todo or in_flight:
                 while todo and (self.workers is None or len(in_flight) < self.workers):
                     task = todo.popleft()
-                    in_flight[_submit(task.resumed(), gpus[task.job.device])] = task
+                    stream = _submit(task.resumed(), gpus[task.job.device],
+                                     datasets.get(_dataset_key(task.job.spec)))
+                    in_flight[stream] = task
                 (stream,), _ = ray.wait(list(in_flight), num_returns=1)
                 task = in_flight[stream]
                 run_id = task.job.spec.run_id
@@ -144,6 +189,8 @@ class RayExecutor:
                     task.worker = self.running[run_id] = item
                     continue
                 task.follow(item)
+                if item.kind in ("done", "error"):
+                    self.running.pop(run_id, None)
                 handle(item)
         finally:  # empty unless the driver failed or was interrupted: stop what it can't store
             for stream in in_flight:
@@ -151,8 +198,8 @@ class RayExecutor:
 
     def _lost(self, task: _Task, exc: RayError) -> str | None:
         """Decide on a failed task: None to resubmit it, else the run's error message."""
-        where = (f"worker {task.worker.pid} on {task.worker.node}" if task.worker
-                 else "a Ray worker")
+        where = (f"worker {task.worker.pid} on {task.worker.ip} (node {task.worker.node})"
+                 if task.worker else "a Ray worker")
         summary = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0]}"
         rounds = len(task.record.rounds) if task.record else 0
         if isinstance(exc, (RayTaskError, TaskUnschedulableError)):
@@ -167,24 +214,65 @@ class RayExecutor:
         task.worker = None
         return None
 
+    def _gpus(self, device: str) -> float:
+        """The GPUs each run on ``device`` asks Ray for: ``gpus_per_run`` (default 1) when
+        it should train on a GPU of the cluster (``cuda``, or ``auto`` on a cluster with
+        GPUs), else 0."""
+        if device != "auto" and device != "cpu" and not device.startswith("cuda"):
+            raise ExecutorError(f"device must be auto, cpu or cuda[:N] with the Ray executor, "
+                             f"got {device!r}")
+        asked = f"gpus_per_run={self.gpus_per_run:g}" if self.gpus_per_run else None
+        if device == "cpu":
+            if asked:
+                raise ExecutorError(f"{asked} asks for GPUs but the device is 'cpu'; use "
+                                 f"--device auto or cuda, or leave out --gpus-per-run")
+            return 0
+        if ray.cluster_resources().get("GPU", 0) > 0:
+            return self.gpus_per_run or 1
+        if device == "auto" and not asked:
+            return 0
+        raise ExecutorError(f"device {device!r}{' with ' + asked if asked else ''} asks for a "
+                         f"GPU but the Ray cluster has none; use --device cpu or auto"
+                         f"{', without --gpus-per-run' if asked else ''}")
 
-def _submit(job: Job, num_gpus: int):
-    if num_gpus:
+
+def check_gpus_per_run(value: float) -> None:
+    """Raise ValueError unless ``value`` is a share Ray can give one task: a fraction in
+    (0, 1] or a whole number of GPUs."""
+    if not (math.isfinite(value) and value > 0 and (value <= 1 or value == int(value))):
+        raise ValueError(f"gpus_per_run must be a fraction in (0, 1] or a whole number of "
+                         f"GPUs, got {value:g}")
+
+
+def _dataset_key(spec: RunSpec) -> str:
+    """What :func:`albench.loop.load_dataset` reads of a spec: runs with the same key
+    share one loaded dataset."""
+    return json.dumps([spec.dataset, spec.dataset_options, spec.pool_size], sort_keys=True)
+
+
+def _shared_datasets(jobs: list[Job]) -> dict[str, ray.ObjectRef]:
+    """Each distinct dataset of ``jobs`` loaded once here and put in Ray's object store.
+
+    A dataset that fails to load here is left out: its runs load it themselves and record
+    the error as with any other executor.
+    """
+    from albench.loop import load_dataset
+    from albench.plugins import get_plugins
+
+    shared = {}
+    for job in jobs:
+        key = _dataset_key(job.spec)
+        if key in shared:
+            continue
+        try:
+            shared[key] = ray.put(load_dataset(job.spec, get_plugins()))
+        except Exception as exc:  # noqa: BLE001 -- each run reports it (see docstring)
+            log.warning("%s: dataset not shared, each run loads it (%s)", job.spec.label, exc)
+            shared[key] = None
+    return shared
+
+
+def _submit(job: Job, num_gpus: float, dataset: ray.ObjectRef | None):
+    if num_gpus and job.device.startswith("cuda"):
         job = replace(job, device="cuda")  # Ray picks the GPU and makes it the only one
-    return _run.options(num_gpus=num_gpus).remote(job)
-
-
-def _gpus_per_run(device: str) -> int:
-    """1 when the run should train on a GPU of the cluster, else 0."""
-    if device == "cpu":
-        return 0
-    has_gpus = ray.cluster_resources().get("GPU", 0) > 0
-    if device.startswith("cuda"):
-        if not has_gpus:
-            raise ValueError(f"device {device!r} asks for a GPU but the Ray cluster has "
-                             f"none; use --device cpu or auto")
-        return 1
-    if device == "auto":
-        return int(has_gpus)
-    raise ValueError(f"device must be auto, cpu or cuda[:N] with the Ray executor, "
-                     f"got {device!r}")
+    return _run.options(num_gpus=num_gpus).remote(job, dataset)

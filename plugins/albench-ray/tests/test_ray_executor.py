@@ -6,9 +6,9 @@ import signal
 
 import pytest
 import ray
-from albench_ray.executor import RayExecutor, Worker, _gpus_per_run, _Task
+from albench_ray.executor import RayExecutor, Worker, _Task
 
-from albench.executors import Job, LocalExecutor
+from albench.executors import ExecutorError, Job, LocalExecutor
 from albench.results import ResultStore, parse_record
 from albench.runner import run_specs
 from albench.spec import load_suite
@@ -64,16 +64,20 @@ def test_options_are_checked():
         RayExecutor(workers=0)
     with pytest.raises(ValueError, match="num_cpus only applies"):
         RayExecutor(address="ray://head:10001", num_cpus=4)
+    for share in (0, -0.5, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="fraction in"):
+            RayExecutor(gpus_per_run=share)
+    assert RayExecutor(gpus_per_run=2).gpus_per_run == 2
 
 
 def test_lost_workers_are_retried_up_to_the_limit(specs):
     executor = RayExecutor(max_retries=1)
-    task = _Task(Job(specs[0], None), worker=Worker("10.0.0.7", 4242))
+    task = _Task(Job(specs[0], None), worker=Worker("ab12", "10.0.0.7", 4242))
     lost = ray.exceptions.WorkerCrashedError()
     assert executor._lost(task, lost) is None and task.retries == 1
-    task.worker = Worker("10.0.0.7", 4343)
+    task.worker = Worker("ab12", "10.0.0.7", 4343)
     error = executor._lost(task, lost)
-    assert "worker 4343 on 10.0.0.7" in error and "after 1 retries" in error
+    assert "worker 4343 on 10.0.0.7 (node ab12)" in error and "after 1 retries" in error
     assert "WorkerCrashedError" in error
     fresh = _Task(Job(specs[0], None))
     unschedulable = ray.exceptions.TaskUnschedulableError("node gone")
@@ -82,11 +86,18 @@ def test_lost_workers_are_retried_up_to_the_limit(specs):
 
 def test_gpus_are_requested_only_where_the_cluster_has_them(local_ray):
     assert ray.cluster_resources().get("GPU", 0) == 0
-    assert _gpus_per_run("cpu") == 0 and _gpus_per_run("auto") == 0
-    with pytest.raises(ValueError, match="has none"):
-        _gpus_per_run("cuda:0")
-    with pytest.raises(ValueError, match="auto, cpu or cuda"):
-        _gpus_per_run("mps")
+    executor = RayExecutor()
+    assert executor._gpus("cpu") == 0 and executor._gpus("auto") == 0
+    with pytest.raises(ExecutorError, match="has none"):
+        executor._gpus("cuda:0")
+    with pytest.raises(ExecutorError, match="auto, cpu or cuda"):
+        executor._gpus("mps")
+    shared = RayExecutor(gpus_per_run=0.25)
+    with pytest.raises(ExecutorError, match="gpus_per_run=0.25 asks for a GPU but the Ray "
+                                            "cluster has none"):
+        shared._gpus("auto")
+    with pytest.raises(ExecutorError, match="device is 'cpu'"):
+        shared._gpus("cpu")
 
 
 def test_killed_worker_resumes_and_matches_local(local_ray, specs, tmp_path):
@@ -120,5 +131,12 @@ def test_killed_worker_resumes_and_matches_local(local_ray, specs, tmp_path):
     assert len(starts[0].rounds) == 0 and len(starts[1].rounds) >= 1  # resumed, not redone
     assert outcomes(store) == outcomes(local)
     assert all(status == "complete" for status, _ in outcomes(store).values())
+    node = ray.get_runtime_context().get_node_id()
+    for record in store.records():
+        entries = record.environment["ray_nodes"].split("; ")
+        assert entries[0].startswith(node) and entries[0].endswith("from round 0")
+        assert len(entries) == (2 if record.run_id == victim else 1)
+    assert store.get(victim).environment["ray_nodes"].endswith(
+        f"from round {len(starts[1].rounds)}")
     assert executor.running == {}
     assert ray.is_initialized()  # an instance the executor did not start is left running
