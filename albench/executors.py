@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import wait
 from typing import TYPE_CHECKING, Literal, Protocol
 
+from albench.errors import AlbenchError
 from albench.spec import RunSpec
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ class Job:
 Handler = Callable[[Message], None]
 
 
-class ExecutorError(ValueError):
+class ExecutorError(AlbenchError, ValueError):
     """An executor cannot run the jobs as it was configured (the message says how to fix
     it); ``albench run`` reports it without a traceback."""
 
