@@ -7,6 +7,7 @@ decides where that generator is iterated (in-process, a process pool, a Ray clus
 from __future__ import annotations
 
 import contextlib
+import json
 import multiprocessing
 import signal
 import time
@@ -249,6 +250,20 @@ class _Worker:
             return False
         self.job = job
         return True
+
+
+def dataset_key(spec: RunSpec) -> str:
+    """What loading a run's dataset reads of its spec: runs with the same key can share one
+    loaded dataset (see :func:`run_messages`)."""
+    return json.dumps([spec.dataset, spec.dataset_options, spec.pool_size], sort_keys=True)
+
+
+def load_job_dataset(job: Job) -> Dataset:
+    """``job``'s dataset, loaded as its run would load it."""
+    from albench.loop import load_dataset
+    from albench.plugins import get_plugins
+
+    return load_dataset(job.spec, get_plugins())
 
 
 class ProcessExecutor:

@@ -19,10 +19,17 @@ from dataclasses import dataclass, replace
 import ray
 from ray.exceptions import RayError, RayTaskError, TaskUnschedulableError
 
-from albench.executors import ExecutorError, Handler, Job, Message, run_messages
+from albench import Dataset
+from albench.executors import (
+    ExecutorError,
+    Handler,
+    Job,
+    Message,
+    dataset_key,
+    load_job_dataset,
+    run_messages,
+)
 from albench.results import RoundRecord, RunRecord, parse_record
-from albench.spec import RunSpec
-from albench.types import Dataset
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +172,7 @@ class RayExecutor:
                 while todo and (self.workers is None or len(in_flight) < self.workers):
                     task = todo.popleft()
                     stream = _submit(task.resumed(), gpus[task.job.device],
-                                     datasets.get(_dataset_key(task.job.spec)))
+                                     datasets.get(dataset_key(task.job.spec)))
                     in_flight[stream] = task
                 (stream,), _ = ray.wait(list(in_flight), num_returns=1)
                 task = in_flight[stream]
@@ -244,28 +251,19 @@ def check_gpus_per_run(value: float) -> None:
                          f"GPUs, got {value:g}")
 
 
-def _dataset_key(spec: RunSpec) -> str:
-    """What :func:`albench.loop.load_dataset` reads of a spec: runs with the same key
-    share one loaded dataset."""
-    return json.dumps([spec.dataset, spec.dataset_options, spec.pool_size], sort_keys=True)
-
-
 def _shared_datasets(jobs: list[Job]) -> dict[str, ray.ObjectRef]:
     """Each distinct dataset of ``jobs`` loaded once here and put in Ray's object store.
 
     A dataset that fails to load here is left out: its runs load it themselves and record
     the error as with any other executor.
     """
-    from albench.loop import load_dataset
-    from albench.plugins import get_plugins
-
     shared = {}
     for job in jobs:
-        key = _dataset_key(job.spec)
+        key = dataset_key(job.spec)
         if key in shared:
             continue
         try:
-            shared[key] = ray.put(load_dataset(job.spec, get_plugins()))
+            shared[key] = ray.put(load_job_dataset(job))
         except Exception as exc:  # noqa: BLE001 -- each run reports it (see docstring)
             log.warning("%s: dataset not shared, each run loads it (%s)", job.spec.label, exc)
             shared[key] = None
