@@ -610,12 +610,20 @@ def compare_command(strategies, suite, setting, seed, round_, model_of, results_
 
     if len(strategies) < 2:
         _fail("compare needs at least two strategies")
+    plugins = get_plugins()
+    try:  # the registered spellings, which stored runs use
+        strategies = [plugins.get("strategies", name).name for name in strategies]
+        model_of = model_of and plugins.get("strategies", model_of).name
+    except UnknownNameError as exc:
+        _fail(str(exc))
+    folded = {name.casefold().replace("_", "-"): name for name in strategies}
+    pair_with = [folded.get(name.casefold().replace("_", "-"), name) for name in pair_with]
     unknown = [name for name in pair_with if name not in strategies[1:]]
     if unknown:
         _fail(f"--pair-with {', '.join(unknown)}: name strategies compared after the first")
     try:
         comparison = compare(ResultStore(results_dir), suite, list(strategies), seed, round_,
-                             get_plugins(), setting=setting, model_of=model_of,
+                             plugins, setting=setting, model_of=model_of,
                              progress=click.echo)
     except (CompareError, RecordError, UnknownNameError, TypeError) as exc:
         _fail(str(exc))

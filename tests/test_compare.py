@@ -124,6 +124,10 @@ def test_cli_writes_the_scatter_matrix_and_numbers(stored, tmp_path):
     pair = json.loads((out / "tiny_seed0_round1_entropy-vs-margin.json").read_text())
     assert pair["pairs"] == data["pairs"]  # the same rankings as the pair's own run
     assert not (out / "tiny_seed0_round1_entropy-vs-random.json").exists()
+    result = runner.invoke(main, ["compare", "Entropy", "least_confidence", "margin", *common,
+                                  "--pair-with", "Margin"])  # folded to the stored spellings
+    assert result.exit_code == 0, result.output
+    assert (out / "tiny_seed0_round1_entropy-vs-margin.json").exists()
     result = runner.invoke(main, ["compare", "entropy", "margin", *common, "--pair-with", "x"])
     assert result.exit_code != 0 and "--pair-with x" in result.output
     result = runner.invoke(main, ["compare", "random", "entropy", *common])
