@@ -1,15 +1,18 @@
 """The built-in executors: the process pool gives the local executor's results, and a
 worker killed mid-run fails only its own run."""
 
+import json
 import os
 import signal
+from dataclasses import replace
 
 import pytest
 
-from albench.executors import LocalExecutor, ProcessExecutor
+from albench.executors import LocalExecutor, ProcessExecutor, isolated_local
 from albench.results import ResultStore
 from albench.runner import run_specs
 from albench.spec import load_suite
+from albench.testing import check_executor, executor_checks, parametrize_with_checks
 
 
 @pytest.fixture
@@ -63,3 +66,26 @@ def test_process_executor_matches_local_and_survives_a_killed_worker(
     resumed = run_specs(specs, store, LocalExecutor(), progress=False)
     assert resumed.completed == [victim] and len(resumed.skipped) == len(specs) - 1
     assert outcomes(store) == local_outcomes
+
+
+@parametrize_with_checks(executor_checks(isolated_local, "local")
+                         + executor_checks(ProcessExecutor, "process", workers=2))
+def test_executor_conformance(check):
+    check()
+
+
+def test_the_executor_checks_catch_an_executor_that_changes_results():
+    class Skewed(LocalExecutor):
+        """Stores every round's accuracy a little off."""
+
+        def execute(self, jobs, handle):
+            def skew(message):
+                if message.kind == "round":
+                    data = json.loads(message.payload)
+                    data["accuracy"] += 1e-6
+                    message = replace(message, payload=json.dumps(data))
+                handle(message)
+            super().execute(jobs, skew)
+
+    with pytest.raises(AssertionError, match="differ from the in-process executor's"):
+        check_executor(Skewed, "skewed")

@@ -2,7 +2,8 @@
 
 ``check_strategy``, ``check_dataset`` and ``check_model`` work in the manner of
 scikit-learn's ``check_estimator``: each runs every check and raises one ``AssertionError``
-naming what broke; ``strategy_checks`` (and the dataset and model ones) with
+naming what broke; ``check_executor`` holds an executor to the in-process executor's records.
+``strategy_checks`` (and the dataset, model and executor ones) with
 ``parametrize_with_checks`` make each check its own pytest item, known limitations marked.
 ``toy_dataset`` and ``toy_context`` build small real pools and query contexts;
 ``albench.testing.pytest_plugin`` offers them as pytest fixtures. ``Plugins`` and
@@ -15,9 +16,11 @@ from importlib import import_module
 
 _EXPORTS = {
     "check_dataset": "albench.testing.checks",
+    "check_executor": "albench.testing.executors",
     "check_model": "albench.testing.checks",
     "check_strategy": "albench.testing.checks",
     "dataset_checks": "albench.testing.checks",
+    "executor_checks": "albench.testing.executors",
     "model_checks": "albench.testing.checks",
     "parametrize_with_checks": "albench.testing.checks",
     "run_checks": "albench.testing.checks",
@@ -37,9 +40,11 @@ __all__ = [
     "FixedLogistic",
     "Plugins",
     "check_dataset",
+    "check_executor",
     "check_model",
     "check_strategy",
     "dataset_checks",
+    "executor_checks",
     "get_plugins",
     "logistic_context",
     "model_checks",

@@ -12,7 +12,7 @@ from albench.executors import ExecutorError, Job, LocalExecutor
 from albench.results import ResultStore, parse_record
 from albench.runner import run_specs
 from albench.spec import load_suite
-from albench.testing import get_plugins
+from albench.testing import executor_checks, get_plugins, parametrize_with_checks
 
 pytestmark = pytest.mark.slow
 
@@ -140,3 +140,8 @@ def test_killed_worker_resumes_and_matches_local(local_ray, specs, tmp_path):
         f"from round {len(starts[1].rounds)}")
     assert executor.running == {}
     assert ray.is_initialized()  # an instance the executor did not start is left running
+
+
+@parametrize_with_checks(executor_checks(RayExecutor, "ray", workers=2))
+def test_executor_conformance(local_ray, check):
+    check()
