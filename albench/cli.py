@@ -385,7 +385,8 @@ def _stored_suites(store) -> list[str]:
 
 
 def _record_source(results_dir: str):
-    """A results directory's SQLite store, or a folder of JSON record files."""
+    """A results directory's SQLite store, or a folder of JSON record files (read only:
+    nothing is created in it)."""
     from albench.record_files import RecordFolder
     from albench.results import DB_NAME, ResultStore
 
@@ -552,13 +553,13 @@ def verify_command(results_dir, suite, sample, seed, threads):
     """
     import numpy as np
 
-    from albench.results import ResultStore, StoreError
+    from albench.results import RecordError, StoreError
     from albench.verify import sample_rounds, verify_record
 
     try:
-        store = ResultStore(results_dir)
+        store = _record_source(results_dir)
         records = list(store.records(suite))
-    except StoreError as exc:
+    except (StoreError, RecordError) as exc:
         _fail(str(exc))
     rng = np.random.default_rng(seed)
     plugins, failed = get_plugins(), len(store.invalid)
@@ -606,7 +607,7 @@ def compare_command(strategies, suite, setting, seed, round_, model_of, results_
     """
     from albench.compare import CompareError, compare, write
     from albench.report import slug
-    from albench.results import RecordError, ResultStore
+    from albench.results import RecordError
 
     if len(strategies) < 2:
         _fail("compare needs at least two strategies")
@@ -622,7 +623,7 @@ def compare_command(strategies, suite, setting, seed, round_, model_of, results_
     if unknown:
         _fail(f"--pair-with {', '.join(unknown)}: name strategies compared after the first")
     try:
-        comparison = compare(ResultStore(results_dir), suite, list(strategies), seed, round_,
+        comparison = compare(_record_source(results_dir), suite, list(strategies), seed, round_,
                              plugins, setting=setting, model_of=model_of,
                              progress=click.echo)
     except (CompareError, RecordError, UnknownNameError, TypeError) as exc:

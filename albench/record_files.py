@@ -62,6 +62,7 @@ class RecordFolder:
         self.path = Path(folder)
         if not self.path.is_dir():
             raise FileNotFoundError(f"no folder of run records at {self.path}")
+        self.invalid: dict[str, str] = {}  # always empty: an invalid file is refused, not skipped
 
     def files(self) -> list[Path]:
         return sorted(self.path.glob("*/*.json"))

@@ -151,3 +151,16 @@ def test_conformance_catches_scores_that_select_does_not_follow():
     check_strategy(lambda: UncertaintySampling(entropy), name="entropy")
     with pytest.raises(AssertionError, match="not the top 10 of its scores"):
         check_strategy(_ScoresDisagree, name="disagree")
+
+
+def test_cli_reads_a_folder_of_record_files_without_writing_to_it(stored, tmp_path):
+    folder = tmp_path / "records"
+    assert CliRunner().invoke(main, ["export", "--results", str(stored.directory), "--out",
+                                     str(folder)]).exit_code == 0
+    before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
+    result = CliRunner().invoke(main, ["compare", "entropy", "margin", "--suite", "tiny",
+                                       "--round", "1", "--results", str(folder), "--out",
+                                       str(tmp_path / "cmp")])
+    assert result.exit_code == 0, result.output
+    assert "stored picks reproduced" in result.output
+    assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == before

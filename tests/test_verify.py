@@ -94,3 +94,14 @@ def test_a_record_without_a_thread_count_uses_its_environment_or_one(store):
                                                 for r in record.rounds]})
     assert computed_threads(bare.model_copy(update={"environment": {"torch_threads": 4}})) == 4
     assert computed_threads(bare.model_copy(update={"environment": {}})) == 1
+
+
+def test_a_folder_of_record_files_verifies_without_writing_to_it(store, tmp_path):
+    folder = tmp_path / "records"
+    assert CliRunner().invoke(main, ["export", "--results", str(store.directory), "--out",
+                                     str(folder)]).exit_code == 0
+    before = sorted(folder.rglob("*"))
+    result = CliRunner().invoke(main, ["verify", "--results", str(folder), "--sample", "1"])
+    assert result.exit_code == 0, result.output
+    assert "1 verified, 0 differ or are invalid" in result.output
+    assert sorted(folder.rglob("*")) == before
