@@ -6,9 +6,9 @@ import signal
 
 import pytest
 import ray
-from albench_ray.executor import RayExecutor, Worker, _Task
+from albench_ray.executor import RayExecutor, Worker
 
-from albench.executors import ExecutorError, Job, LocalExecutor
+from albench.executors import ExecutorError, Job, LocalExecutor, RunState
 from albench.results import ResultStore, parse_record
 from albench.runner import run_specs
 from albench.spec import load_suite
@@ -72,16 +72,16 @@ def test_options_are_checked():
 
 def test_lost_workers_are_retried_up_to_the_limit(specs):
     executor = RayExecutor(max_retries=1)
-    task = _Task(Job(specs[0], None), worker=Worker("ab12", "10.0.0.7", 4242))
+    run = RunState(Job(specs[0], None), where=Worker("ab12", "10.0.0.7", 4242))
     lost = ray.exceptions.WorkerCrashedError()
-    assert executor._lost(task, lost) is None and task.retries == 1
-    task.worker = Worker("ab12", "10.0.0.7", 4343)
-    error = executor._lost(task, lost)
+    assert executor._lost(run, 0, lost) is None
+    run.where = Worker("ab12", "10.0.0.7", 4343)
+    error = executor._lost(run, 1, lost)
     assert "worker 4343 on 10.0.0.7 (node ab12)" in error and "after 1 retries" in error
     assert "WorkerCrashedError" in error
-    fresh = _Task(Job(specs[0], None))
+    fresh = RunState(Job(specs[0], None))
     unschedulable = ray.exceptions.TaskUnschedulableError("node gone")
-    assert "could not run" in executor._lost(fresh, unschedulable) and fresh.retries == 0
+    assert "could not run" in executor._lost(fresh, 0, unschedulable)
 
 
 def test_gpus_are_requested_only_where_the_cluster_has_them(local_ray):
