@@ -12,28 +12,14 @@ from albench.executors import ExecutorError, Job, LocalExecutor, RunState
 from albench.results import ResultStore, parse_record
 from albench.runner import run_specs
 from albench.spec import load_suite
-from albench.testing import executor_checks, get_plugins, parametrize_with_checks
+from albench.testing import (
+    executor_checks,
+    get_plugins,
+    parametrize_with_checks,
+    write_tiny_suite,
+)
 
 pytestmark = pytest.mark.slow
-
-SUITE = """
-name = "tiny-ray"
-seeds = [0, 1]
-initial_labeled = 10
-rounds = 3
-
-[training]
-epochs = 3
-batch_size = 16
-
-[[settings]]
-dataset = "blobs"
-dataset_options = {n_pool = 200, n_test = 100}
-model = "mlp"
-model_options = {hidden = 16}
-batch_size = 5
-"""
-
 
 @pytest.fixture(scope="module")
 def local_ray():
@@ -44,8 +30,7 @@ def local_ray():
 
 @pytest.fixture(scope="module")
 def specs(tmp_path_factory):
-    path = tmp_path_factory.mktemp("suite") / "tiny.toml"
-    path.write_text(SUITE)
+    path = write_tiny_suite(tmp_path_factory.mktemp("suite"), name="tiny-ray", epochs=3)
     return load_suite(path).run_specs(["random", "entropy"])
 
 
