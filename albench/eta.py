@@ -36,26 +36,26 @@ class RoundCosts:
 class Eta:
     """Seconds left for rounds of runs whose per-round estimates may be unknown (None)."""
 
-    def __init__(self, rounds_left: dict[str, int], estimates: dict[str, float | None]):
-        self.rounds_left = dict(rounds_left)
+    def __init__(self, estimates: dict[str, float | None]):
         self.estimates = estimates
         self.estimated_done = 0.0
         self.rounds_done = 0
 
     def round_done(self, run_id: str) -> None:
-        self.rounds_left[run_id] -= 1
+        """Count one round of ``run_id`` finished in this session."""
         self.rounds_done += 1
         self.estimated_done += self.estimates.get(run_id) or 0.0
 
-    def seconds_left(self, elapsed: float) -> float | None:
-        """Estimated seconds left after ``elapsed`` seconds of this session (None: no basis)."""
+    def seconds_left(self, rounds_left: dict[str, int], elapsed: float) -> float | None:
+        """Estimated seconds for ``rounds_left`` (by run id) after ``elapsed`` seconds of this
+        session (None: no basis)."""
         known = [e for e in self.estimates.values() if e is not None]
         per_round = elapsed / self.rounds_done if self.rounds_done else None
         fallback = sum(known) / len(known) if known else per_round
         if fallback is None:
             return None
         left = sum(n * (self.estimates.get(run_id) or fallback)
-                   for run_id, n in self.rounds_left.items())
+                   for run_id, n in rounds_left.items())
         if self.estimated_done > 0:
             left *= elapsed / self.estimated_done  # this machine and load, against the store
         return left

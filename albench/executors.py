@@ -13,12 +13,13 @@ import signal
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
 from multiprocessing.connection import wait
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from albench.errors import AlbenchError
+from albench.results import RoundRecord, RunRecord, parse_record
 from albench.spec import RunSpec
 
 if TYPE_CHECKING:
@@ -73,6 +74,88 @@ class Executor(Protocol):
     def execute(self, jobs: list[Job], handle: Handler) -> None: ...
 
 
+@dataclass
+class RunState:
+    """One run of a session as its messages tell it."""
+
+    job: Job
+    status: Literal["pending", "running", "done", "failed"] = "pending"
+    rounds_done: int = 0
+    record: RunRecord | None = None
+    """The record from the run's start message, with every round received since."""
+    where: Any = None
+    """The worker computing the run (a process id, a Ray worker), while the executor has it
+    in flight."""
+
+    @property
+    def rounds_left(self) -> int:
+        """Rounds still to compute in this session (none once the run has ended)."""
+        if self.status in ("done", "failed"):
+            return 0
+        return self.job.spec.rounds + 1 - self.rounds_done
+
+    def resumed(self) -> Job:
+        """The job again, resuming after the last round received."""
+        if self.record is None:
+            return self.job
+        return replace(self.job, record_json=self.record.model_dump_json())
+
+
+class RunProgress:
+    """Every run of a session, followed message by message: which are pending, running, done
+    or failed, their records so far and where each is computed. The driver keeps one to
+    store rounds and show progress, an executor one to place, resume and report runs."""
+
+    def __init__(self, jobs: Iterable[Job]):
+        self.runs = {job.spec.run_id: RunState(job, rounds_done=_stored_rounds(job))
+                     for job in jobs}
+
+    def __getitem__(self, run_id: str) -> RunState:
+        return self.runs[run_id]
+
+    def follow(self, message: Message) -> RunState:
+        """Apply ``message`` to its run's state (the record's status included)."""
+        state = self.runs[message.run_id]
+        if message.kind == "start":
+            state.record = parse_record(message.payload, f"run {message.run_id}")
+            state.record.status, state.record.error = "running", None
+            state.status, state.rounds_done = "running", len(state.record.rounds)
+        elif message.kind == "round":
+            state.record.rounds.append(RoundRecord.model_validate_json(message.payload))
+            state.rounds_done += 1
+            if state.rounds_done == state.job.spec.rounds + 1:
+                state.record.status = "complete"
+        elif message.kind == "done":
+            state.status, state.where = "done", None
+        elif message.kind == "error":
+            state.status, state.where = "failed", None
+            if state.record is not None:
+                state.record.status, state.record.error = "failed", message.payload
+        return state
+
+    def place(self, run_id: str, where: Any) -> None:
+        """The executor has run ``run_id`` computed by ``where``."""
+        self.runs[run_id].where = where
+
+    def lost(self, run_id: str) -> None:
+        """The worker computing ``run_id`` is gone (the run may be placed again)."""
+        self.runs[run_id].where = None
+
+    def in_flight(self) -> dict[str, Any]:
+        """The worker of every run being computed, by run id."""
+        return {run_id: s.where for run_id, s in self.runs.items() if s.where is not None}
+
+    def count(self, status: str) -> int:
+        return sum(state.status == status for state in self.runs.values())
+
+    def rounds_left(self) -> dict[str, int]:
+        return {run_id: state.rounds_left for run_id, state in self.runs.items()}
+
+
+def _stored_rounds(job: Job) -> int:
+    return 0 if job.record_json is None else len(parse_record(job.record_json).rounds)
+
+
 def run_messages(job: Job, before_query: Callable[[int], None] | None = None,
                  dataset: Dataset | None = None) -> Iterator[Message]:
     """Compute one job, resuming from its record; never raises (errors become messages).
@@ -85,7 +168,6 @@ def run_messages(job: Job, before_query: Callable[[int], None] | None = None,
     from albench.devices import pick_device
     from albench.loop import iter_rounds, new_record, prepare
     from albench.plugins import get_plugins
-    from albench.results import parse_record
 
     run_id = job.spec.run_id
     try:
@@ -287,14 +369,25 @@ class ProcessExecutor:
             raise ValueError(f"threads must be at least 1, got {threads}")
         self.workers = workers or max(1, multiprocessing.cpu_count() // 2)
         self.threads = threads or max(1, multiprocessing.cpu_count() // self.workers)
-        self.running: dict[str, int] = {}
+        self.progress = RunProgress(())
+        """The runs of the current (or last) :meth:`execute`, placed on worker process ids."""
+
+    @property
+    def running(self) -> dict[str, int]:
         """The worker process id of every run in flight, by run id."""
+        return self.progress.in_flight()
 
     def execute(self, jobs: list[Job], handle: Handler) -> None:
         context = multiprocessing.get_context("spawn")
+        progress = self.progress = RunProgress(jobs)
         todo = deque(jobs)
         pool: list[_Worker] = []
         threads = self.threads
+
+        def report(message: Message) -> None:
+            progress.follow(message)
+            handle(message)
+
         try:
             while todo or any(worker.job is not None for worker in pool):
                 while todo and len(pool) < self.workers:
@@ -302,7 +395,7 @@ class ProcessExecutor:
                 for worker in list(pool):
                     if worker.job is None and todo:
                         if worker.give(todo[0]):
-                            self.running[todo.popleft().spec.run_id] = worker.process.pid
+                            progress.place(todo.popleft().spec.run_id, worker.process.pid)
                         else:
                             pool.remove(worker)  # a fresh worker takes its place
                 busy = {worker.connection: worker for worker in pool if worker.job is not None}
@@ -316,25 +409,23 @@ class ProcessExecutor:
                         worker.process.join()
                         worker.connection.close()
                         pool.remove(worker)
-                        del self.running[worker.job.spec.run_id]
-                        handle(Message("error", worker.job.spec.run_id,
+                        report(Message("error", worker.job.spec.run_id,
                                        f"worker process {worker.process.pid} "
                                        f"{_death(worker.process.exitcode)} during the run"))
                         continue
-                    handle(message)
+                    report(message)
                     if message.kind in ("done", "error"):
-                        del self.running[worker.job.spec.run_id]
                         worker.job = None
                     with contextlib.suppress(OSError):  # if it has died, the next read says so
                         connection.send(True)
         finally:
-            self.running.clear()
             for worker in pool:  # idle workers stop; busy ones only if the driver failed
                 if worker.job is None:
                     with contextlib.suppress(OSError):
                         worker.connection.send(None)
                 else:
                     worker.process.terminate()
+                    progress.lost(worker.job.spec.run_id)
             for worker in pool:
                 worker.process.join(timeout=10)
                 if worker.process.is_alive():

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from albench.results import DB_NAME, RecordError, RunRecord, parse_record
+from albench.results import DB_NAME, RecordError, RunRecord, check_store_version, parse_record
 
 
 def suite_folder(suite: str) -> str:
@@ -104,6 +104,7 @@ def read_store(path: str | Path) -> Iterator[RunRecord]:
         raise FileNotFoundError(f"no results store at {path}")
     db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
+        check_store_version(db, path)
         rows = db.execute("SELECT run_id, record FROM runs ORDER BY run_id").fetchall()
     except sqlite3.DatabaseError as exc:
         raise RecordError(f"{path}: not an albench results store ({exc})") from None

@@ -32,9 +32,49 @@ from albench.errors import AlbenchError
 from albench.spec import RunSpec
 
 SCHEMA_VERSION = 3
-"""2 added each round's ``device``; 3 each round's ``threads``, ``determinism`` and ``notes``
-and the run's ``round_zero``. Records of older schemas are read and upgraded on save."""
+"""The run record schema this albench writes; older ones are migrated on load (see
+:data:`MIGRATIONS`), newer ones refused."""
 DB_NAME = "albench.sqlite"
+STORE_VERSION = 1
+"""The store's table layout (SQLite ``user_version``; 0 in stores made before it was set)."""
+
+
+def _round_devices(data: dict) -> dict:
+    """Schema 1 -> 2: each round names the device it ran on (``None``: not recorded)."""
+    for rnd in _round_dicts(data):
+        rnd.setdefault("device", None)
+    return data
+
+
+def _round_settings_and_round_zero(data: dict) -> dict:
+    """Schema 2 -> 3: each round's torch ``threads`` and ``determinism`` settings, and the
+    run's shared ``round_zero`` key (``None``: not recorded, the run trained its own)."""
+    for rnd in _round_dicts(data):
+        rnd.setdefault("threads", None)
+        rnd.setdefault("determinism", None)
+    data.setdefault("round_zero", None)
+    return data
+
+
+def _round_dicts(data: dict) -> list[dict]:
+    rounds = data.get("rounds")
+    return [rnd for rnd in rounds if isinstance(rnd, dict)] if isinstance(rounds, list) else []
+
+
+MIGRATIONS = {1: _round_devices, 2: _round_settings_and_round_zero}
+"""Record migrations in order: ``MIGRATIONS[n]`` takes a record dict of schema ``n`` to the
+fields of schema ``n + 1``. Fields are only added (``setdefault``: a record re-exported by a
+later albench holds them already), and ``schema_version`` keeps the schema the record was
+written in, so reading and exporting an old record gives back its very text."""
+
+
+def migrate(data: dict) -> dict:
+    """A record dict of any schema up to :data:`SCHEMA_VERSION`, with the current fields."""
+    version = data.get("schema_version")
+    if type(version) is int and version in MIGRATIONS:  # anything else fails validation
+        for step in range(version, SCHEMA_VERSION):
+            data = MIGRATIONS[step](data)
+    return data
 
 
 class RecordError(AlbenchError):
@@ -67,14 +107,15 @@ class RoundRecord(BaseModel):
     queried_class_counts: list[int] = Field(default_factory=list)
     train_seconds: float = Field(ge=0)
     query_seconds: float = Field(ge=0)
-    device: str | None = None
+    device: str | None
     """Where the round ran, as in the environment (``None`` in schema-1 records)."""
     notes: list[str] = Field(default_factory=list)
     """The strategy's remarks on its query (``QueryContext.note``); left out when empty."""
-    threads: int | None = None
+    threads: int | None
     """torch's thread count in the round (``None`` before schema 3)."""
-    determinism: dict[str, str] | None = None
-    """Deterministic-kernel settings in force (see :mod:`albench.reproducibility`)."""
+    determinism: dict[str, str] | None
+    """Deterministic-kernel settings in force (see :mod:`albench.reproducibility`; ``None``
+    before schema 3)."""
 
     @model_serializer(mode="wrap")
     def _without_empty_notes(self, handler):
@@ -196,7 +237,7 @@ def parse_record(text: str, source: str = "record") -> RunRecord:
         raise RecordError(f"{source}: written by a newer albench (schema version {version}, "
                           f"this albench reads up to {SCHEMA_VERSION}); upgrade albench")
     try:
-        return RunRecord.model_validate(data)
+        return RunRecord.model_validate(migrate(data) if isinstance(data, dict) else data)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'record'}: {e['msg']}"
                              for e in exc.errors()[:5])
@@ -221,6 +262,8 @@ class ResultStore:
             raise StoreError(f"cannot create the results directory {self.directory}: "
                              f"{exc.strerror}; choose another --results directory") from None
         with self._connect() as db:
+            if not check_store_version(db, self.path) and not _has_table(db, "runs"):
+                db.execute(f"PRAGMA user_version = {STORE_VERSION}")  # a new store
             db.execute("""CREATE TABLE IF NOT EXISTS runs (
                 run_id TEXT PRIMARY KEY, suite TEXT NOT NULL, strategy TEXT NOT NULL,
                 seed INTEGER NOT NULL, status TEXT NOT NULL, schema_version INTEGER NOT NULL,
@@ -368,7 +411,7 @@ class ResultStore:
     def get_round_zero(self, key: str) -> tuple[RoundZeroRecord, bytes] | None:
         """The shared round 0 stored under ``key``: its record and its weights."""
         with self._connect() as db:
-            row = None if not _has_round_zero(db) else db.execute(
+            row = None if not _has_table(db, "round_zero") else db.execute(
                 "SELECT record, weights FROM round_zero WHERE key = ?", (key,)).fetchone()
         return None if row is None else (_parse_round_zero(row[0], key, self.path), row[1])
 
@@ -387,7 +430,7 @@ class ResultStore:
     def round_zeros(self) -> Iterator[tuple[RoundZeroRecord, bytes]]:
         """Every stored shared round 0, in key order."""
         with self._connect() as db:
-            rows = [] if not _has_round_zero(db) else db.execute(
+            rows = [] if not _has_table(db, "round_zero") else db.execute(
                 "SELECT key, record, weights FROM round_zero ORDER BY key").fetchall()
         for key, text, weights in rows:
             yield _parse_round_zero(text, key, self.path), weights
@@ -427,9 +470,19 @@ _ROUND_ZERO_TABLE = """CREATE TABLE IF NOT EXISTS round_zero (
 """Made with the first shared round 0, so opening a store never changes its file."""
 
 
-def _has_round_zero(db: sqlite3.Connection) -> bool:
+def _has_table(db: sqlite3.Connection, name: str) -> bool:
     return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                      ("round_zero",)).fetchone() is not None
+                      (name,)).fetchone() is not None
+
+
+def check_store_version(db: sqlite3.Connection, path: Path) -> int:
+    """The store's :data:`STORE_VERSION`; a store of a newer albench is refused."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > STORE_VERSION:
+        raise StoreError(f"results store {path}: written by a newer albench (store version "
+                         f"{version}, this albench reads up to {STORE_VERSION}); upgrade "
+                         f"albench")
+    return version
 
 
 def read_round_zeros(path: str | Path) -> Iterator[tuple[RoundZeroRecord, bytes]]:
@@ -441,7 +494,8 @@ def read_round_zeros(path: str | Path) -> Iterator[tuple[RoundZeroRecord, bytes]
             return
     db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
-        rows = [] if not _has_round_zero(db) else db.execute(  # none before shared round 0
+        check_store_version(db, path)
+        rows = [] if not _has_table(db, "round_zero") else db.execute(  # none in old stores
             "SELECT key, record, weights FROM round_zero ORDER BY key").fetchall()
     finally:
         db.close()

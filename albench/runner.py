@@ -10,15 +10,13 @@ from dataclasses import dataclass, field
 from tqdm.auto import tqdm
 
 from albench.eta import Eta, RoundCosts, format_seconds
-from albench.executors import Executor, Job, Message
+from albench.executors import Executor, Job, Message, RunProgress, RunState
 from albench.results import (
     RecordError,
     ResultStore,
-    RoundRecord,
     RunRecord,
     StoreBusyError,
     StoreError,
-    parse_record,
 )
 from albench.round_zero import ensure_round_zeros, round_zero_key
 from albench.spec import RunSpec
@@ -38,75 +36,61 @@ class Driver:
     def __init__(self, store: ResultStore, jobs: list[Job], summary: RunSummary,
                  progress: bool = True, lines: bool = False):
         self.store = store
-        self.specs = {job.spec.run_id: job.spec for job in jobs}
-        self.records: dict[str, RunRecord] = {}
-        self.running: set[str] = set()
+        self.runs = RunProgress(jobs)
         self.summary = summary
-        self.lines, self.finished, self.started = lines, 0, time.monotonic()
-        rounds_left = {job.spec.run_id: job.spec.rounds + 1 - _rounds_done(job) for job in jobs}
+        self.lines, self.started = lines, time.monotonic()
         costs = RoundCosts(store.records()) if (progress or lines) and jobs else None
-        self.eta = Eta(rounds_left, {run_id: costs and costs.estimate(spec)
-                                     for run_id, spec in self.specs.items()})
+        self.eta = Eta({run_id: costs and costs.estimate(run.job.spec)
+                        for run_id, run in self.runs.runs.items()})
         bars = progress and not lines
         self.bar = tqdm(total=len(jobs), desc="runs", unit="run", disable=not bars)
-        self.round_bar = tqdm(total=sum(rounds_left.values()), desc="rounds", unit="round",
-                              disable=not bars,
+        self.round_bar = tqdm(total=sum(self.runs.rounds_left().values()), desc="rounds",
+                              unit="round", disable=not bars,
                               bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} "
                                          "[{elapsed} elapsed{postfix} left]")
         self.round_bar.set_postfix_str(self._time_left())
 
     def _time_left(self) -> str:
-        return "about " + format_seconds(self.eta.seconds_left(time.monotonic() - self.started))
+        seconds = self.eta.seconds_left(self.runs.rounds_left(), time.monotonic() - self.started)
+        return "about " + format_seconds(seconds)
 
-    def _line(self, run_id: str, outcome: str) -> None:
+    def _line(self, run: RunState, outcome: str) -> None:
         """One line per finished run, for logs (where bars would flood)."""
         if not self.lines:
             return
-        self.finished += 1
-        record = self.records.get(run_id)
-        rounds = record.rounds if record is not None else []
+        finished = self.runs.count("done") + self.runs.count("failed")
+        rounds = run.record.rounds if run.record is not None else []
         accuracy = f", accuracy {rounds[-1].accuracy:.3f}" if rounds else ""
-        print(f"[{self.finished}/{len(self.specs)}] {outcome} {self.specs[run_id].label}: "
+        print(f"[{finished}/{len(self.runs.runs)}] {outcome} {run.job.spec.label}: "
               f"{len(rounds)} rounds{accuracy}; {self._time_left()} left",
               file=sys.stderr, flush=True)
 
     def handle(self, message: Message) -> None:
+        run = self.runs.follow(message)
         run_id = message.run_id
         if message.kind == "start":
-            record = parse_record(message.payload, f"run {run_id}")
-            record.status, record.error = "running", None
-            self.records[run_id] = record
-            self.store.save(record)
-            self.running.add(run_id)
-            self.bar.set_postfix(running=len(self.running), started=self.specs[run_id].label)
+            self.store.save(run.record)
+            self.bar.set_postfix(running=self.runs.count("running"), started=run.job.spec.label)
         elif message.kind == "round":
-            record = self.records[run_id]
-            record.rounds.append(RoundRecord.model_validate_json(message.payload))
-            if len(record.rounds) == record.spec.rounds + 1:
-                record.status = "complete"
-            self.store.save(record)
+            self.store.save(run.record)
             self.eta.round_done(run_id)
             self.round_bar.set_postfix_str(self._time_left(), refresh=False)
             self.round_bar.update(1)
         elif message.kind == "done":
             self.summary.completed.append(run_id)
-            self._finish(run_id)
-            self._line(run_id, "done")
+            self._finish(run, "done")
         else:
-            record = self.records.get(run_id)
-            if record is not None:
-                record.status, record.error = "failed", message.payload
-                self.store.save(record)
+            if run.record is not None:
+                self.store.save(run.record)
             self.summary.failed[run_id] = message.payload
-            tqdm.write(f"FAILED {self.specs[run_id].label}: {message.payload}")
-            self._finish(run_id)
-            self._line(run_id, "failed")
+            tqdm.write(f"FAILED {run.job.spec.label}: {message.payload}")
+            self._finish(run, "failed")
 
-    def _finish(self, run_id: str) -> None:
-        self.store.release(run_id)
-        self.running.discard(run_id)
-        self.bar.set_postfix(running=len(self.running), refresh=False)
+    def _finish(self, run: RunState, outcome: str) -> None:
+        self.store.release(run.job.spec.run_id)
+        self.bar.set_postfix(running=self.runs.count("running"), refresh=False)
         self.bar.update(1)
+        self._line(run, outcome)
 
     def close(self) -> None:
         self.bar.close()
@@ -143,10 +127,6 @@ def _with_round_zero(pending: list[tuple[RunSpec, RunRecord | None]], store: Res
             summary.busy.append(spec.run_id)
             store.release(spec.run_id)
     return jobs
-
-
-def _rounds_done(job: Job) -> int:
-    return 0 if job.record_json is None else len(parse_record(job.record_json).rounds)
 
 
 def run_specs(specs: list[RunSpec], store: ResultStore, executor: Executor,

@@ -38,7 +38,7 @@ def rounds_per_second(rounds: int, queried: int, runs: int = 20) -> float:
                 record.rounds.append(RoundRecord(
                     round=r, labeled=first, accuracy=0.5, epochs=1, queried=new,
                     queried_class_counts=[len(new)] if new else [], train_seconds=1.0,
-                    query_seconds=0.1))
+                    query_seconds=0.1, device="cpu", threads=1, determinism={}))
                 store.save(record)
                 written += 1
         return written / (time.perf_counter() - start)

@@ -1,11 +1,12 @@
 """Shared fixtures: a tiny suite on synthetic blobs that runs in seconds."""
 
 import os
-import textwrap
 from pathlib import Path
 
 import pytest
 import torch
+
+from albench.testing import write_tiny_suite
 
 # Tiny models train faster on one thread, and tests stay quick when cores are busy.
 torch.set_num_threads(1)
@@ -19,25 +20,5 @@ if SHARED_DATASETS.is_dir():
 
 @pytest.fixture
 def tiny_suite(tmp_path):
-    """Path to a suite file: blobs, mlp, 2 seeds, 3 rounds of 5, few epochs."""
-    path = tmp_path / "tiny.toml"
-    path.write_text(textwrap.dedent("""
-        name = "tiny"
-        version = 1
-        seeds = [0, 1]
-        strategies = ["random", "entropy"]
-        initial_labeled = 10
-        rounds = 3
-
-        [training]
-        epochs = 5
-        batch_size = 16
-
-        [[settings]]
-        dataset = "blobs"
-        dataset_options = {n_pool = 200, n_test = 100}
-        model = "mlp"
-        model_options = {hidden = 32}
-        batch_size = 5
-    """))
-    return path
+    """Path to albench.testing's tiny suite file (blobs, mlp, 2 seeds, 3 rounds of 5)."""
+    return write_tiny_suite(tmp_path)

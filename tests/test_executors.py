@@ -8,8 +8,16 @@ from dataclasses import replace
 
 import pytest
 
-from albench.executors import LocalExecutor, ProcessExecutor, isolated_local
-from albench.results import ResultStore
+from albench.executors import (
+    Job,
+    LocalExecutor,
+    Message,
+    ProcessExecutor,
+    RunProgress,
+    isolated_local,
+    run_messages,
+)
+from albench.results import ResultStore, parse_record
 from albench.runner import run_specs
 from albench.spec import load_suite
 from albench.testing import check_executor, executor_checks, parametrize_with_checks
@@ -66,6 +74,32 @@ def test_process_executor_matches_local_and_survives_a_killed_worker(
     resumed = run_specs(specs, store, LocalExecutor(), progress=False)
     assert resumed.completed == [victim] and len(resumed.skipped) == len(specs) - 1
     assert outcomes(store) == local_outcomes
+
+
+def test_run_progress_follows_each_run_from_its_messages(specs):
+    job, other = Job(specs[0], None, "cpu"), Job(specs[1], None, "cpu")
+    run_id = job.spec.run_id
+    progress = RunProgress([job, other])
+    run = progress[run_id]
+    assert run.status == "pending" and run.rounds_left == job.spec.rounds + 1
+    progress.place(run_id, 4242)
+    assert progress.in_flight() == {run_id: 4242}
+    start, first, second, *rest = run_messages(job)
+    for message in (start, first, second):
+        progress.follow(message)
+    assert run.status == "running" and run.record.status == "running"
+    assert run.rounds_done == 2 and progress.rounds_left()[run_id] == job.spec.rounds - 1
+    resumed = run.resumed()
+    assert parse_record(resumed.record_json).rounds == run.record.rounds
+    assert RunProgress([resumed])[run_id].rounds_done == 2
+    for message in rest:
+        progress.follow(message)
+    assert run.status == "done" and run.record.status == "complete" and run.rounds_left == 0
+    assert progress.in_flight() == {} and progress.count("done") == 1
+
+    progress.follow(Message("error", other.spec.run_id, "boom"))  # before its start
+    assert progress[other.spec.run_id].status == "failed"
+    assert progress[other.spec.run_id].record is None and progress.count("failed") == 1
 
 
 @parametrize_with_checks(executor_checks(isolated_local, "local")

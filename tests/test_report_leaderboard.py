@@ -37,7 +37,8 @@ def make_record(strategy: str, seed: int, accuracy: list[float], queried: list[l
             queried=list(range(next_index, next_index + len(labels))),
             queried_class_counts=np.bincount(labels, minlength=classes).tolist() if labels
             else [],
-            train_seconds=0.5 + r, query_seconds=0.25 if labels else 0.0))
+            train_seconds=0.5 + r, query_seconds=0.25 if labels else 0.0,
+            device=None, threads=None, determinism=None))
         next_index += len(labels)
     ref = PluginRef(name=strategy, plugin="test", version="0")
     return RunRecord(run_id=spec.run_id, status=status, spec=spec,

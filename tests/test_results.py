@@ -2,16 +2,24 @@
 
 import json
 import sqlite3
+from pathlib import Path
 
 import pytest
 
 from albench.executors import Job, LocalExecutor
-from albench.record_files import read_store
+from albench.record_files import RecordFolder, read_store, record_text
 from albench.results import (
+    DB_NAME,
+    MIGRATIONS,
     SCHEMA_VERSION,
+    STORE_VERSION,
     RecordError,
     ResultStore,
+    RoundRecord,
+    RunRecord,
     StoreBusyError,
+    StoreError,
+    migrate,
     parse_record,
 )
 from albench.runner import run_specs
@@ -44,23 +52,99 @@ def test_record_round_trips(stored):
     assert record.schema_version == SCHEMA_VERSION
 
 
-def test_schema_1_records_are_read_and_upgraded_when_saved(stored):
-    store, spec = stored
-    data = _raw(store, spec.run_id)
-    data["schema_version"] = 1
-    for rnd in data["rounds"]:
-        del rnd["device"]
+OLD_RECORDS = Path(__file__).parent / "records"
+"""Records as albench wrote them in schemas 1 and 2 (rows of the leaderboard store of then)."""
+ADDED = {1: ({"device"}, set()), 2: ({"threads", "determinism"}, {"round_zero"})}
+"""What each migration adds: fields of every round, fields of the run."""
+
+
+def _old(version):
+    return json.loads((OLD_RECORDS / f"schema-{version}.json").read_text())
+
+
+def test_every_older_schema_has_one_migration_in_order():
+    assert list(MIGRATIONS) == list(range(1, SCHEMA_VERSION))
+
+
+@pytest.mark.parametrize("version", sorted(MIGRATIONS))
+def test_a_migration_adds_its_schemas_fields_and_changes_nothing_else(version):
+    before = _old(version)
+    after = MIGRATIONS[version](_old(version))
+    round_fields, run_fields = ADDED[version]
+    assert set(after) - set(before) == run_fields
+    for old, new in zip(before["rounds"], after["rounds"], strict=True):
+        assert set(new) - set(old) == round_fields
+        assert {k: new[k] for k in old} == old
+    assert all(after[k] is None for k in run_fields)
+    assert all(r[k] is None for r in after["rounds"] for k in round_fields)
+    assert after["schema_version"] == version  # the schema it was written in
+
+
+@pytest.mark.parametrize("version", sorted(MIGRATIONS))
+def test_old_records_read_the_same_from_a_file_and_from_a_store(version, tmp_path):
+    data = _old(version)
+    record = parse_record(json.dumps(data))
+    assert record.schema_version == version and record.round_zero is None
+    assert {r.threads for r in record.rounds} == {None}
+    assert {r.device is None for r in record.rounds} == {version == 1}
+    folder = tmp_path / "files"
+    (folder / record.spec.suite).mkdir(parents=True)
+    (folder / record.spec.suite / f"{record.run_id}.json").write_text(json.dumps(data))
+    assert list(RecordFolder(folder).records()) == [record]
+    store = ResultStore(tmp_path / "store")
     with sqlite3.connect(store.path) as db:
-        db.execute("UPDATE runs SET record = ?, schema_version = 1 WHERE run_id = ?",
-                   (json.dumps(data), spec.run_id))
-    record = store.get(spec.run_id)
-    assert record.schema_version == 1 and {r.device for r in record.rounds} == {None}
+        db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                   (record.run_id, record.spec.suite, record.spec.strategy, record.spec.seed,
+                    record.status, version, json.dumps(data), record.updated_at))
+    assert store.get(record.run_id) == record and list(store.records()) == [record]
+    assert list(read_store(store.directory)) == [record]
+    assert parse_record(record_text(record)) == record  # exported, it reads back the same
+
+
+def test_old_records_are_upgraded_when_saved(tmp_path):
+    store = ResultStore(tmp_path)
+    record = parse_record(json.dumps(_old(1)))
     store.save(record)
-    assert _raw(store, spec.run_id)["schema_version"] == SCHEMA_VERSION
+    assert _raw(store, record.run_id)["schema_version"] == SCHEMA_VERSION
     with sqlite3.connect(store.path) as db:
         column = db.execute("SELECT schema_version FROM runs WHERE run_id = ?",
-                            (spec.run_id,)).fetchone()[0]
+                            (record.run_id,)).fetchone()[0]
     assert column == SCHEMA_VERSION
+
+
+def test_migrate_brings_every_old_schema_to_the_current_fields():
+    current = set(RunRecord.model_fields) - {"error"}
+    for version in MIGRATIONS:
+        data = migrate(_old(version))
+        assert current <= set(data), version
+        assert all(set(RoundRecord.model_fields) - {"notes"} <= set(r) for r in data["rounds"])
+
+
+def test_a_new_store_is_versioned_and_an_old_one_left_as_it_is(tmp_path):
+    ResultStore(tmp_path / "new")
+    with sqlite3.connect(tmp_path / "new" / DB_NAME) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == STORE_VERSION
+        db.execute("PRAGMA user_version = 0")  # as a store made before versioning
+    ResultStore(tmp_path / "new")
+    with sqlite3.connect(tmp_path / "new" / DB_NAME) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 0
+
+
+def test_a_store_of_a_newer_albench_is_refused_with_upgrade_hint(stored):
+    store, _ = stored
+    with sqlite3.connect(store.path) as db:
+        db.execute(f"PRAGMA user_version = {STORE_VERSION + 1}")
+    for read in (lambda: ResultStore(store.directory), lambda: list(read_store(store.path))):
+        with pytest.raises(StoreError, match="newer albench.*store version.*upgrade"):
+            read()
+
+
+def test_a_current_record_missing_a_field_is_refused(stored):
+    store, spec = stored
+    data = _raw(store, spec.run_id)
+    del data["rounds"][0]["threads"]
+    with pytest.raises(RecordError, match="rounds.0.threads"):
+        parse_record(json.dumps(data))
 
 
 def test_newer_schema_is_refused_with_upgrade_hint(stored):

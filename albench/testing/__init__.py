@@ -6,7 +6,8 @@ naming what broke; ``check_executor`` holds an executor to the in-process execut
 ``strategy_checks`` (and the dataset, model and executor ones) with
 ``parametrize_with_checks`` make each check its own pytest item, known limitations marked.
 ``toy_dataset`` and ``toy_context`` build small real pools and query contexts;
-``albench.testing.pytest_plugin`` offers them as pytest fixtures. ``Plugins`` and
+``albench.testing.pytest_plugin`` offers them as pytest fixtures; ``write_tiny_suite``
+writes a suite file whose runs take seconds. ``Plugins`` and
 ``get_plugins`` show what the installed plugins registered.
 
 Names are imported on first use, so that pytest can load the fixtures without torch.
@@ -33,6 +34,7 @@ _EXPORTS = {
     "model_context": "albench.testing.toy",
     "toy_context": "albench.testing.toy",
     "toy_dataset": "albench.testing.toy",
+    "write_tiny_suite": "albench.testing.suites",
 }
 
 __all__ = [
@@ -54,6 +56,7 @@ __all__ = [
     "strategy_checks",
     "toy_context",
     "toy_dataset",
+    "write_tiny_suite",
 ]
 
 

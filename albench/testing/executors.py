@@ -9,42 +9,20 @@ the records with the in-process executor's, round by round.
 from __future__ import annotations
 
 import tempfile
-import textwrap
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
 from albench.testing.checks import Check, run_checks
+from albench.testing.suites import write_tiny_suite
 
 __all__ = ["check_executor", "executor_checks"]
-
-SUITE = textwrap.dedent("""
-    name = "executor-check"
-    version = 1
-    seeds = [0, 1]
-    strategies = ["random", "entropy"]
-    initial_labeled = 10
-    rounds = 3
-    threads = 1
-
-    [training]
-    epochs = 5
-    batch_size = 16
-
-    [[settings]]
-    dataset = "blobs"
-    dataset_options = {n_pool = 200, n_test = 100}
-    model = "mlp"
-    model_options = {hidden = 32}
-    batch_size = 5
-""")
 
 
 def _specs(folder: Path) -> list:
     from albench.spec import load_suite
 
-    path = folder / "executor-check.toml"
-    path.write_text(SUITE, encoding="utf-8")
+    path = write_tiny_suite(folder, name="executor-check", threads=1)
     return load_suite(path).run_specs(["random", "entropy"], seeds=[0, 1])
 
 

@@ -13,7 +13,7 @@ import json
 import logging
 import math
 import os
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, replace
 
 import ray
@@ -25,11 +25,12 @@ from albench.executors import (
     Handler,
     Job,
     Message,
+    RunProgress,
+    RunState,
     dataset_key,
     load_job_dataset,
     run_messages,
 )
-from albench.results import RoundRecord, RunRecord, parse_record
 
 log = logging.getLogger(__name__)
 
@@ -85,28 +86,6 @@ def _on_worker(record_json: str, worker: Worker) -> str:
     return json.dumps(record)
 
 
-@dataclass
-class _Task:
-    """One run's progress as the driver saw it, enough to resubmit it."""
-
-    job: Job
-    record: RunRecord | None = None
-    worker: Worker | None = None
-    retries: int = 0
-
-    def follow(self, message: Message) -> None:
-        if message.kind == "start":
-            self.record = parse_record(message.payload, f"run {message.run_id}")
-        elif message.kind == "round":
-            self.record.rounds.append(RoundRecord.model_validate_json(message.payload))
-
-    def resumed(self) -> Job:
-        """The job again, starting after the last round received."""
-        if self.record is None:
-            return self.job
-        return replace(self.job, record_json=self.record.model_dump_json())
-
-
 class RayExecutor:
     """Runs each job as a Ray task on an existing cluster or on a local one.
 
@@ -138,8 +117,13 @@ class RayExecutor:
         self.workers = workers
         self.max_retries = max_retries
         self.gpus_per_run = gpus_per_run
-        self.running: dict[str, Worker] = {}
+        self.progress = RunProgress(())
+        """The runs of the current (or last) :meth:`execute`, placed on Ray workers."""
+
+    @property
+    def running(self) -> dict[str, Worker]:
         """The worker of every run in flight, by run id."""
+        return self.progress.in_flight()
 
     def execute(self, jobs: list[Job], handle: Handler) -> None:
         if not jobs:
@@ -148,7 +132,6 @@ class RayExecutor:
         try:
             self._execute(jobs, handle)
         finally:
-            self.running.clear()
             if started:
                 ray.shutdown()
 
@@ -165,60 +148,62 @@ class RayExecutor:
     def _execute(self, jobs: list[Job], handle: Handler) -> None:
         gpus = {device: self._gpus(device) for device in {job.device for job in jobs}}
         datasets = _shared_datasets(jobs)
-        todo = deque(_Task(job) for job in jobs)
-        in_flight: dict[ray.ObjectRefGenerator, _Task] = {}
+        progress = self.progress = RunProgress(jobs)
+        todo = deque(progress.runs.values())
+        in_flight: dict[ray.ObjectRefGenerator, RunState] = {}
+        retries: Counter[str] = Counter()
         try:
             while todo or in_flight:
                 while todo and (self.workers is None or len(in_flight) < self.workers):
-                    task = todo.popleft()
-                    stream = _submit(task.resumed(), gpus[task.job.device],
-                                     datasets.get(dataset_key(task.job.spec)))
-                    in_flight[stream] = task
+                    run = todo.popleft()
+                    stream = _submit(run.resumed(), gpus[run.job.device],
+                                     datasets.get(dataset_key(run.job.spec)))
+                    in_flight[stream] = run
                 (stream,), _ = ray.wait(list(in_flight), num_returns=1)
-                task = in_flight[stream]
-                run_id = task.job.spec.run_id
+                run = in_flight[stream]
+                run_id = run.job.spec.run_id
                 try:
                     item = ray.get(next(stream))
                 except StopIteration:  # the run sent "done" or "error" before ending
                     del in_flight[stream]
-                    self.running.pop(run_id, None)
                     continue
                 except RayError as exc:
                     del in_flight[stream]
-                    self.running.pop(run_id, None)
-                    error = self._lost(task, exc)
+                    error = self._lost(run, retries[run_id], exc)
+                    progress.lost(run_id)
                     if error is None:
-                        todo.appendleft(task)
+                        retries[run_id] += 1
+                        todo.appendleft(run)
                     else:
-                        handle(Message("error", run_id, error))
+                        item = Message("error", run_id, error)
+                        progress.follow(item)
+                        handle(item)
                     continue
                 if isinstance(item, Worker):
-                    task.worker = self.running[run_id] = item
+                    progress.place(run_id, item)
                     continue
-                task.follow(item)
-                if item.kind in ("done", "error"):
-                    self.running.pop(run_id, None)
+                progress.follow(item)
                 handle(item)
         finally:  # empty unless the driver failed or was interrupted: stop what it can't store
-            for stream in in_flight:
+            for stream, run in in_flight.items():
                 ray.cancel(stream, force=True)
+                progress.lost(run.job.spec.run_id)
 
-    def _lost(self, task: _Task, exc: RayError) -> str | None:
-        """Decide on a failed task: None to resubmit it, else the run's error message."""
-        where = (f"worker {task.worker.pid} on {task.worker.ip} (node {task.worker.node})"
-                 if task.worker else "a Ray worker")
+    def _lost(self, run: RunState, retries: int, exc: RayError) -> str | None:
+        """Decide on a run whose task failed after ``retries`` resubmissions: None to submit
+        it again, else the run's error message."""
+        worker = run.where
+        where = (f"worker {worker.pid} on {worker.ip} (node {worker.node})"
+                 if worker else "a Ray worker")
         summary = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0]}"
-        rounds = len(task.record.rounds) if task.record else 0
         if isinstance(exc, (RayTaskError, TaskUnschedulableError)):
             return f"{where} could not run the task: {summary}"
-        if task.retries >= self.max_retries:
-            return (f"{where} was lost with {rounds} rounds stored, after "
-                    f"{task.retries} retries: {summary}")
-        task.retries += 1
+        if retries >= self.max_retries:
+            return (f"{where} was lost with {run.rounds_done} rounds stored, after "
+                    f"{retries} retries: {summary}")
         log.warning("%s: %s lost (%s); resubmitting from round %d (retry %d of %d)",
-                    task.job.spec.label, where, summary, rounds, task.retries,
+                    run.job.spec.label, where, summary, run.rounds_done, retries + 1,
                     self.max_retries)
-        task.worker = None
         return None
 
     def _gpus(self, device: str) -> float:

@@ -12,27 +12,9 @@ from albench.executors import Job
 from albench.results import ResultStore
 from albench.runner import run_specs
 from albench.spec import load_suite
+from albench.testing import write_tiny_suite
 
 pytestmark = pytest.mark.slow
-
-SUITE = """
-name = "tiny-gpu-share"
-seeds = [0, 1]
-initial_labeled = 10
-rounds = 2
-
-[training]
-epochs = 30
-batch_size = 16
-
-[[settings]]
-dataset = "blobs"
-dataset_options = {n_pool = 200, n_test = 100}
-model = "mlp"
-model_options = {hidden = 16}
-batch_size = 5
-"""
-
 
 @pytest.fixture(scope="module")
 def fake_gpu():
@@ -43,8 +25,8 @@ def fake_gpu():
 
 @pytest.fixture(scope="module")
 def specs(tmp_path_factory):
-    path = tmp_path_factory.mktemp("suite") / "tiny.toml"
-    path.write_text(SUITE)
+    path = write_tiny_suite(tmp_path_factory.mktemp("suite"), name="tiny-gpu-share",
+                            rounds=2, epochs=30)
     return load_suite(path).run_specs(["random", "entropy"])
 
 

@@ -6,34 +6,20 @@ import signal
 
 import pytest
 import ray
-from albench_ray.executor import RayExecutor, Worker, _Task
+from albench_ray.executor import RayExecutor, Worker
 
-from albench.executors import ExecutorError, Job, LocalExecutor
+from albench.executors import ExecutorError, Job, LocalExecutor, RunState
 from albench.results import ResultStore, parse_record
 from albench.runner import run_specs
 from albench.spec import load_suite
-from albench.testing import executor_checks, get_plugins, parametrize_with_checks
+from albench.testing import (
+    executor_checks,
+    get_plugins,
+    parametrize_with_checks,
+    write_tiny_suite,
+)
 
 pytestmark = pytest.mark.slow
-
-SUITE = """
-name = "tiny-ray"
-seeds = [0, 1]
-initial_labeled = 10
-rounds = 3
-
-[training]
-epochs = 3
-batch_size = 16
-
-[[settings]]
-dataset = "blobs"
-dataset_options = {n_pool = 200, n_test = 100}
-model = "mlp"
-model_options = {hidden = 16}
-batch_size = 5
-"""
-
 
 @pytest.fixture(scope="module")
 def local_ray():
@@ -44,8 +30,7 @@ def local_ray():
 
 @pytest.fixture(scope="module")
 def specs(tmp_path_factory):
-    path = tmp_path_factory.mktemp("suite") / "tiny.toml"
-    path.write_text(SUITE)
+    path = write_tiny_suite(tmp_path_factory.mktemp("suite"), name="tiny-ray", epochs=3)
     return load_suite(path).run_specs(["random", "entropy"])
 
 
@@ -72,16 +57,16 @@ def test_options_are_checked():
 
 def test_lost_workers_are_retried_up_to_the_limit(specs):
     executor = RayExecutor(max_retries=1)
-    task = _Task(Job(specs[0], None), worker=Worker("ab12", "10.0.0.7", 4242))
+    run = RunState(Job(specs[0], None), where=Worker("ab12", "10.0.0.7", 4242))
     lost = ray.exceptions.WorkerCrashedError()
-    assert executor._lost(task, lost) is None and task.retries == 1
-    task.worker = Worker("ab12", "10.0.0.7", 4343)
-    error = executor._lost(task, lost)
+    assert executor._lost(run, 0, lost) is None
+    run.where = Worker("ab12", "10.0.0.7", 4343)
+    error = executor._lost(run, 1, lost)
     assert "worker 4343 on 10.0.0.7 (node ab12)" in error and "after 1 retries" in error
     assert "WorkerCrashedError" in error
-    fresh = _Task(Job(specs[0], None))
+    fresh = RunState(Job(specs[0], None))
     unschedulable = ray.exceptions.TaskUnschedulableError("node gone")
-    assert "could not run" in executor._lost(fresh, unschedulable) and fresh.retries == 0
+    assert "could not run" in executor._lost(fresh, 0, unschedulable)
 
 
 def test_gpus_are_requested_only_where_the_cluster_has_them(local_ray):
