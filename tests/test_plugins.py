@@ -395,6 +395,13 @@ def test_albench_plugins_check_reports_a_broken_lazy_factory(lazy_module, monkey
         ("fine", "albench_test_lazy:Missing"), ("stride", "albench_test_lazy:Missing")]
 
 
+def test_a_parametrised_name_resolves_its_lazy_factory_at_use():
+    plugins = Plugins(entry_points=False)
+    assert plugins.get("strategies", "mix:").lazy
+    mixed = plugins.get("strategies", "mix:random+entropy").factory()
+    assert (mixed.first_name, mixed.second_name) == ("random", "entropy")
+
+
 def test_every_installed_lazy_factory_imports():
     plugins = Plugins()
     assert plugins.check_factories() == []
