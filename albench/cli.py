@@ -15,6 +15,7 @@ from albench.errors import AlbenchError
 from albench.plugins import (
     DISABLE_HINT,
     KINDS,
+    FactoryImportError,
     UnknownNameError,
     get_plugins,
 )
@@ -209,7 +210,7 @@ def run(all_strategies, strategies, strategy_options, suite, seeds, results_dir,
                   f"executor {executor!r} does not accept it: leave it out, or use "
                   f"--executor ray")
         _fail(str(exc))
-    except (UnknownNameError, PreflightError) as exc:
+    except (UnknownNameError, FactoryImportError, PreflightError) as exc:
         _fail(str(exc))
     try:
         store = ResultStore(results_dir)
@@ -283,15 +284,26 @@ def _warn_invalid(store) -> None:
 
 @main.command("plugins")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def plugins_command(as_json):
+@click.option("--check", is_flag=True,
+              help="Also import every factory registered as 'module:attr' (slower: loads "
+                   "torch and the like) and report those that fail; exit 1 if any does.")
+def plugins_command(as_json, check):
     """Installed plugins: distribution, version, hooks and what each registered."""
     plugins = get_plugins()
     infos = plugins.info()
+    broken = plugins.check_factories() if check else []
     if as_json:
-        click.echo(json.dumps({
+        document = {
             "plugins": [vars(info) for info in infos],
             "load_errors": [vars(err) for err in plugins.load_errors],
-        }, indent=2))
+        }
+        if check:
+            document["factory_errors"] = [
+                {"kind": item.kind, "name": item.name, "plugin": item.plugin,
+                 "factory": item.target, "error": str(exc)} for item, exc in broken]
+        click.echo(json.dumps(document, indent=2))
+        if broken:
+            sys.exit(1)
         return
     builtin = [info for info in infos if info.builtin]
     others = [info for info in infos if not info.builtin]
@@ -310,6 +322,13 @@ def plugins_command(as_json):
         click.echo(f"  {_printable(err.name)}  ({err.distribution}): {_printable(err.error)}")
     if plugins.load_errors:
         click.echo(f"  {DISABLE_HINT}")
+    if check:
+        click.echo("factories that cannot be imported:" if broken
+                   else "every factory registered as 'module:attr' imports")
+    for _, exc in broken:
+        click.echo(f"  {_printable(str(exc))}")
+    if broken:
+        sys.exit(1)
 
 
 def _echo_plugin(info, title: str) -> None:

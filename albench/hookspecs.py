@@ -7,7 +7,10 @@ registered through these very hooks (see ``albench/builtin``).
 
 Every ``albench_register_*`` hook receives a ``register`` callback instead of returning
 values, so the harness owns naming: a name registered twice is an error naming both
-plugins. Implementations may accept a subset of the arguments.
+plugins. Implementations may accept a subset of the arguments. A ``factory`` (or
+``loader``) is a callable or a ``"package.module:attr"`` string naming one, which albench
+imports only when the item is first used: registering by name keeps loading the plugins
+(``albench list``) free of heavy imports.
 """
 
 import pluggy

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +34,11 @@ class RegistrationError(AlbenchError):
     """A plugin registered something invalid, such as a name already taken."""
 
 
+class FactoryImportError(AlbenchError):
+    """A factory registered lazily as ``"package.module:attr"`` that cannot be loaded: its
+    module fails to import, or it has no such attribute, or the attribute is not callable."""
+
+
 class UnknownNameError(AlbenchError, KeyError):
     """A dataset, model, strategy or executor name that no plugin registered."""
 
@@ -39,16 +46,42 @@ class UnknownNameError(AlbenchError, KeyError):
         return str(self.args[0])
 
 
+LAZY_FACTORY = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+"""A factory named lazily, as entry points name objects: ``"package.module:attr"``."""
+
+
 @dataclass(frozen=True)
 class Registered:
-    """One registered dataset, model, strategy or executor."""
+    """One registered dataset, model, strategy or executor.
+
+    ``target`` is the factory as registered: a callable, or a ``"package.module:attr"``
+    string that :attr:`factory` imports on first use, so that listing imports nothing heavy.
+    """
 
     kind: str
     name: str
-    factory: Callable[..., Any]
+    target: Callable[..., Any] | str
     plugin: str
     version: str
     description: str = ""
+
+    @property
+    def lazy(self) -> bool:
+        """Whether the factory is named by a string and imported on first use."""
+        return isinstance(self.target, str)
+
+    @property
+    def factory(self) -> Callable[..., Any]:
+        """The factory (see :meth:`resolve`)."""
+        return self.resolve()
+
+    def resolve(self) -> Callable[..., Any]:
+        """The factory, imported now if it was registered as ``"package.module:attr"``;
+        :class:`FactoryImportError` names the plugin when that fails."""
+        if not isinstance(self.target, str):
+            return self.target
+        return _import_factory(self.target, f"{SINGULAR[self.kind]} {self.name!r} "
+                                            f"(plugin {self.plugin!r}, version {self.version})")
 
 
 @dataclass
@@ -194,7 +227,13 @@ class Plugins:
                 or item.name != item.name.strip()):
             raise RegistrationError(f"plugin {item.plugin!r} registered a {SINGULAR[item.kind]} "
                                     f"with an invalid name {item.name!r}")
-        if not callable(item.factory):
+        if isinstance(item.target, str):
+            if not LAZY_FACTORY.fullmatch(item.target):
+                raise RegistrationError(
+                    f"plugin {item.plugin!r} registered {SINGULAR[item.kind]} {item.name!r} "
+                    f"with the factory {item.target!r}: name it as 'package.module:attr' "
+                    f"(imported on first use) or pass the callable itself")
+        elif not callable(item.target):
             raise RegistrationError(f"plugin {item.plugin!r} registered {SINGULAR[item.kind]} "
                                     f"{item.name!r} with a factory that is not callable")
         existing = self.registry[item.kind].get(item.name)
@@ -235,10 +274,9 @@ class Plugins:
         item = self.registry[kind].get(prefix + ":") if sep else None
         if item is None:
             return None
-        factory = item.factory
 
         def bound(**options):
-            return factory(argument, plugins=self, **options)
+            return item.factory(argument, plugins=self, **options)
 
         return Registered(kind, name, bound, item.plugin, item.version, item.description)
 
@@ -260,6 +298,40 @@ class Plugins:
                                     {k: v for k, v in registered.items() if v},
                                     builtin=name in BUILTIN_MODULES))
         return sorted(infos, key=lambda p: p.name)
+
+    def check_factories(self) -> list[tuple[Registered, FactoryImportError]]:
+        """Import every lazily registered factory (which may import torch and the like);
+        the ones that fail, each with its error, sorted by kind and name."""
+        failed = []
+        for kind in KINDS:
+            for _, item in sorted(self.registry[kind].items()):
+                try:
+                    item.resolve()
+                except FactoryImportError as exc:
+                    failed.append((item, exc))
+        return failed
+
+
+def _import_factory(target: str, who: str) -> Callable[..., Any]:
+    """Import ``"package.module:attr"`` for ``who``, or raise :class:`FactoryImportError`."""
+    module_name, _, attribute = target.partition(":")
+    fix = "reinstall the plugin's package, or disable the plugin with ALBENCH_DISABLE_PLUGINS"
+    try:
+        value: Any = importlib.import_module(module_name)
+    except Exception as exc:  # whatever the import raises, name the plugin
+        raise FactoryImportError(f"{who} cannot be loaded: importing its module "
+                                 f"{module_name!r} (from {target!r}) failed with "
+                                 f"{type(exc).__name__}: {exc}; {fix}") from exc
+    for part in attribute.split("."):
+        try:
+            value = getattr(value, part)
+        except AttributeError:
+            raise FactoryImportError(f"{who} cannot be loaded: {target!r} names no "
+                                     f"attribute {part!r}; {fix}") from None
+    if not callable(value):
+        raise FactoryImportError(f"{who} cannot be loaded: {target!r} is not callable "
+                                 f"(it is of type {type(value).__name__}); {fix}")
+    return value
 
 
 def _hook_names() -> list[str]:

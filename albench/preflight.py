@@ -62,11 +62,12 @@ def check_strategies(plugins: Plugins, options: dict[str, dict[str, Any]],
     """Build each strategy once with its options: unknown keys and bad values fail here."""
     for name in names:
         item = plugins.get("strategies", name)
+        factory = item.factory  # a factory registered as "module:attr" is imported here
         chosen = options.get(name, {})
         try:
-            item.factory(**chosen)
+            factory(**chosen)
         except Exception as exc:  # noqa: BLE001 -- whatever a factory raises stops every run
-            accepted = accepted_options(item.factory) if isinstance(exc, TypeError) else None
+            accepted = accepted_options(factory) if isinstance(exc, TypeError) else None
             known = ("" if accepted is None
                      else f"; it accepts {', '.join(accepted) or 'no options'}")
             raise PreflightError(

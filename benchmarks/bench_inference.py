@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from albench.builtin.models import LeNet
+from albench.builtin.networks import LeNet
 from albench.config import TrainingConfig
 from albench.devices import CPU_INFERENCE_BATCH
 from albench.training import Trainer

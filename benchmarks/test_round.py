@@ -6,7 +6,7 @@ write) is what remains of the round's wall time after training, evaluation and t
 
 import time
 
-from albench.builtin.models import LeNet
+from albench.builtin.networks import LeNet
 from albench.builtin.strategies import UncertaintySampling
 from albench.config import TrainingConfig
 from albench.loop import PreparedRun, iter_rounds, new_record

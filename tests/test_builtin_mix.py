@@ -59,7 +59,7 @@ def test_mix_passes_options_on():
         def select(self, context, budget):
             return context.unlabeled_idx[self.offset:self.offset + budget]
 
-    from albench.builtin.mix import mix
+    from albench.builtin.mixing import mix
 
     class Plugins:
         def get(self, kind, name):

@@ -1,6 +1,7 @@
 """``albench run`` checks everything it can before the first run, and writes nothing when a
 check fails; ``-o STRATEGY.KEY=VALUE`` sets a strategy option from the command line."""
 
+import sys
 import textwrap
 
 import numpy as np
@@ -80,6 +81,52 @@ def test_an_unknown_strategy_option_in_the_suite_fails_before_any_run(tmp_path, 
     assert "strategy 'stride' (plugin stride-plugin) rejects the options {\"stpe\": 2}" in \
         result.output
     assert "it accepts step" in result.output
+    assert _nothing_written(tmp_path)
+
+
+STRIDE_MODULE = """
+    class Stride:
+        def __init__(self, step: int = 1):
+            self.step = step
+
+        def select(self, context, budget):
+            return context.unlabeled_idx[::self.step][:budget]
+"""
+
+
+class RegistersLazily:
+    @hookimpl
+    def albench_register_strategies(self, register):
+        register("lazy-stride", "albench_test_lazy_stride:Stride", "every step-th example")
+        register("lazy-broken", "albench_test_lazy_stride:Missing", "cannot be loaded")
+
+
+@pytest.fixture
+def with_lazy_stride(tmp_path, monkeypatch):
+    (tmp_path / "albench_test_lazy_stride.py").write_text(textwrap.dedent(STRIDE_MODULE))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    plugins = Plugins(extra_plugins=(("lazy-plugin", RegistersLazily()),), entry_points=False)
+    monkeypatch.setattr(albench.plugins, "_default", plugins)
+    yield
+    sys.modules.pop("albench_test_lazy_stride", None)
+
+
+def test_options_of_a_lazily_registered_strategy_are_checked_against_its_signature(
+        tmp_path, with_lazy_stride):
+    result = _run(tmp_path, "-s", "lazy-stride", "--suite", _suite(tmp_path), "-o",
+                  "lazy-stride.stpe=2")
+    assert result.exit_code != 0
+    assert "strategy 'lazy-stride' (plugin lazy-plugin) rejects the options" in result.output
+    assert "it accepts step" in result.output
+    assert _nothing_written(tmp_path)
+
+
+def test_a_lazy_strategy_that_cannot_be_imported_fails_before_any_run(tmp_path,
+                                                                      with_lazy_stride):
+    result = _run(tmp_path, "-s", "lazy-broken", "--suite", _suite(tmp_path))
+    assert result.exit_code != 0
+    assert ("strategy 'lazy-broken' (plugin 'lazy-plugin', version 0) cannot be loaded: "
+            "'albench_test_lazy_stride:Missing' names no attribute 'Missing'") in result.output
     assert _nothing_written(tmp_path)
 
 

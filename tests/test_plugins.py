@@ -11,7 +11,7 @@ from click.testing import CliRunner
 import albench.plugins
 from albench import hookimpl
 from albench.cli import main
-from albench.plugins import Plugins, UnknownNameError
+from albench.plugins import FactoryImportError, Plugins, UnknownNameError
 
 
 class Everything:
@@ -134,7 +134,10 @@ def test_a_hook_that_raises_is_skipped_with_what_it_registered():
 @pytest.mark.parametrize("name, factory, message", [
     ("", lambda: None, "invalid name"),
     ("  ", lambda: None, "invalid name"),
-    ("ok", "not callable", "not callable"),
+    ("ok", 42, "not callable"),
+    ("ok", "not a module path", "name it as 'package.module:attr'"),
+    ("ok", "module.only", "name it as 'package.module:attr'"),
+    ("ok", "bad-module:attr", "name it as 'package.module:attr'"),
 ])
 def test_invalid_registrations(name, factory, message):
     plugins = Plugins(extra_plugins=(("bad", Registers(name, factory=factory)),),
@@ -312,3 +315,93 @@ def test_builtins_cannot_be_disabled_but_extra_plugins_can(monkeypatch):
     plugins = Plugins(extra_plugins=(("kit", Everything()),), entry_points=False)
     assert "random" in plugins.names("strategies")
     assert "kit-strategy" not in plugins.names("strategies")
+
+
+# --- factories registered lazily, as "package.module:attr" ----------------------------------
+
+LAZY_MODULE = """
+    class Stride:
+        def __init__(self, step: int = 1):
+            self.step = step
+
+    NOT_CALLABLE = 3
+"""
+
+
+@pytest.fixture
+def lazy_module(tmp_path, monkeypatch):
+    """``albench_test_lazy`` on sys.path, not imported yet."""
+    (tmp_path / "albench_test_lazy.py").write_text(textwrap.dedent(LAZY_MODULE))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "albench_test_lazy", raising=False)
+    yield "albench_test_lazy"
+    sys.modules.pop("albench_test_lazy", None)
+
+
+def test_a_lazy_factory_is_imported_on_first_use(lazy_module):
+    plugins = Plugins(extra_plugins=(("lazy", Registers("stride",
+                                                        factory="albench_test_lazy:Stride")),),
+                      entry_points=False)
+    item = plugins.get("strategies", "stride")
+    assert item.lazy and item.target == "albench_test_lazy:Stride"
+    assert lazy_module not in sys.modules  # neither loading nor get imports it
+    assert item.factory(step=3).step == 3
+    assert item.factory is sys.modules[lazy_module].Stride
+
+
+def test_a_callable_factory_is_not_lazy():
+    item = Plugins(entry_points=False).get("strategies", "random")
+    assert not item.lazy and item.factory is item.target
+
+
+@pytest.mark.parametrize("target, message", [
+    ("albench_no_such_module:Stride", ("importing its module 'albench_no_such_module' (from "
+                                       "'albench_no_such_module:Stride') failed with "
+                                       "ModuleNotFoundError")),
+    ("albench_test_lazy:Missing", "'albench_test_lazy:Missing' names no attribute 'Missing'"),
+    ("albench_test_lazy:Stride.nope", "names no attribute 'nope'"),
+    ("albench_test_lazy:NOT_CALLABLE", "is not callable (it is of type int)"),
+])
+def test_a_broken_lazy_factory_fails_at_use_naming_the_plugin(lazy_module, monkeypatch,
+                                                              target, message):
+    plugins = Plugins(extra_plugins=(("lazy", Registers("stride", factory=target)),),
+                      entry_points=False)
+    assert not plugins.load_errors
+    item = plugins.get("strategies", "stride")
+    with pytest.raises(FactoryImportError) as error:
+        item.factory()
+    assert "strategy 'stride' (plugin 'lazy', version 0) cannot be loaded" in str(error.value)
+    assert message in str(error.value)
+    monkeypatch.setattr(albench.plugins, "_default", plugins)
+    listing = CliRunner().invoke(main, ["list", "strategies"])
+    assert listing.exit_code == 0 and "stride" in listing.output
+    as_json = CliRunner().invoke(main, ["list", "--json"])
+    assert as_json.exit_code == 0 and '"stride"' in as_json.output
+
+
+def test_albench_plugins_check_reports_a_broken_lazy_factory(lazy_module, monkeypatch):
+    plugins = Plugins(extra_plugins=(("lazy", Registers("stride", "fine", factory=
+                                                        "albench_test_lazy:Missing")),),
+                      entry_points=False)
+    monkeypatch.setattr(albench.plugins, "_default", plugins)
+    assert CliRunner().invoke(main, ["plugins"]).exit_code == 0  # no check: no import
+    result = CliRunner().invoke(main, ["plugins", "--check"])
+    assert result.exit_code == 1
+    assert "factories that cannot be imported:\n  strategy 'fine' (plugin 'lazy'" in \
+        result.output
+    assert "strategy 'stride' (plugin 'lazy'" in result.output
+    data = json.loads(CliRunner().invoke(main, ["plugins", "--json", "--check"]).output)
+    assert [(e["name"], e["factory"]) for e in data["factory_errors"]] == [
+        ("fine", "albench_test_lazy:Missing"), ("stride", "albench_test_lazy:Missing")]
+
+
+def test_a_parametrised_name_resolves_its_lazy_factory_at_use():
+    plugins = Plugins(entry_points=False)
+    assert plugins.get("strategies", "mix:").lazy
+    mixed = plugins.get("strategies", "mix:random+entropy").factory()
+    assert (mixed.first_name, mixed.second_name) == ("random", "entropy")
+
+
+def test_every_installed_lazy_factory_imports():
+    plugins = Plugins()
+    assert plugins.check_factories() == []

@@ -282,7 +282,7 @@ def test_cli_leaderboard(store, tmp_path):
 @pytest.mark.slow
 def test_real_tiny_run(tmp_path):
     """A real run on blobs with the random strategy feeds the leaderboard."""
-    from albench.builtin.executors import LocalExecutor
+    from albench.executors import LocalExecutor
     from albench.runner import run_specs
 
     store = ResultStore(tmp_path / "results")

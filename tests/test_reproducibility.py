@@ -102,7 +102,7 @@ def _blobs(n=80):
 
 
 def _mlp(input_shape, num_classes):
-    from albench.builtin.models import MLP
+    from albench.builtin.networks import MLP
 
     return MLP(input_shape, num_classes, hidden=8)
 

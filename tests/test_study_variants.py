@@ -11,7 +11,7 @@ import torch
 from pydantic import ValidationError
 from torch import nn
 
-from albench.builtin.models import VGG16, LeNet
+from albench.builtin.networks import VGG16, LeNet
 from albench.config import TrainingConfig
 from albench.spec import identity
 from albench.training import Trainer, keeps_epoch, l2_kernel_names

@@ -36,11 +36,12 @@ def test_generated_packages_pass_ruff(tmp_path):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_new_plugin_writes_a_complete_package(tmp_path, kind):
+def test_new_plugin_writes_a_complete_package(tmp_path, kind, monkeypatch):
     root = new_plugin(f"my-{kind}", kind, tmp_path)
     assert root == tmp_path / f"albench-my-{kind}"
     files = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
-    assert files == ["README.md", f"albench_my_{kind}/__init__.py", "pyproject.toml",
+    assert files == ["README.md", f"albench_my_{kind}/__init__.py",
+                     f"albench_my_{kind}/{kind}.py", "pyproject.toml",
                      f"tests/test_albench_my_{kind}.py"]
     pyproject = (root / "pyproject.toml").read_text()
     assert 'name = "albench-my-' + kind + '"' in pyproject
@@ -50,21 +51,31 @@ def test_new_plugin_writes_a_complete_package(tmp_path, kind):
             assert "${" not in path.read_text(), path
     module = _import(root / f"albench_my_{kind}" / "__init__.py", f"albench_my_{kind}")
     plugins = Plugins(extra_plugins=((f"my-{kind}", module),), entry_points=False)
-    assert plugins.get(REGISTRIES[kind], f"my-{kind}").plugin == f"my-{kind}"
+    item = plugins.get(REGISTRIES[kind], f"my-{kind}")
+    assert item.plugin == f"my-{kind}"
+    assert item.target == f"albench_my_{kind}.{kind}:" + {
+        "strategy": "SoftmaxEntropySampling", "dataset": "load", "model": "SmallNet"}[kind]
+    monkeypatch.syspath_prepend(str(root))
+    monkeypatch.delitem(sys.modules, f"albench_my_{kind}", raising=False)
+    try:
+        assert callable(item.factory)  # the name it registers imports
+    finally:
+        for name in [n for n in sys.modules if n.startswith(f"albench_my_{kind}")]:
+            del sys.modules[name]
 
 
 def test_the_example_strategy_conforms(tmp_path):
-    module = _import(new_plugin("soft", "strategy", tmp_path) / "albench_soft" / "__init__.py",
-                     "albench_soft")
+    module = _import(new_plugin("soft", "strategy", tmp_path) / "albench_soft" / "strategy.py",
+                     "albench_soft_strategy")
     check_strategy(module.SoftmaxEntropySampling, name="soft")
 
 
 def test_the_example_dataset_and_model_conform(tmp_path):
-    dataset = _import(new_plugin("wine", "dataset", tmp_path) / "albench_wine" / "__init__.py",
-                      "albench_wine")
+    dataset = _import(new_plugin("wine", "dataset", tmp_path) / "albench_wine" / "dataset.py",
+                      "albench_wine_dataset")
     check_dataset(dataset.load, name="wine")
-    model = _import(new_plugin("net", "model", tmp_path) / "albench_net" / "__init__.py",
-                    "albench_net")
+    model = _import(new_plugin("net", "model", tmp_path) / "albench_net" / "model.py",
+                    "albench_net_model")
     check_model(model.SmallNet, name="net")
 
 

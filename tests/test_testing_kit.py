@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from albench.builtin.datasets import blobs
-from albench.builtin.models import MLP, LeNet
+from albench.builtin.networks import MLP, LeNet
 from albench.builtin.strategies import RandomSampling, UncertaintySampling
 from albench.scoring import entropy
 from albench.testing import (

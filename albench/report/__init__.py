@@ -16,6 +16,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
+from albench.errors import AlbenchError
 from albench.report import plots as plotting
 from albench.report.aggregate import Board, build_board, csv_table
 from albench.report.markdown import render
@@ -166,7 +167,10 @@ def _class_names(board: Board) -> dict[str, tuple[str, ...]]:
     for setting in board.settings:
         dataset = board.protocols[board.main[setting]].fields["dataset"]
         item = registry.get(dataset)
-        classes = getattr(item.factory, "classes", None) if item else None
+        try:
+            classes = getattr(item.factory, "classes", None) if item else None
+        except AlbenchError:  # a lazy factory that cannot be imported: no names
+            classes = None
         if isinstance(classes, tuple) and all(isinstance(c, str) for c in classes):
             out[dataset] = classes
     return out

@@ -52,7 +52,8 @@ def new_plugin(name: str, kind: str = "strategy", directory: str | Path = ".") -
     files = {
         "pyproject.toml": "common/pyproject.toml.tmpl",
         "README.md": f"{kind}/README.md.tmpl",
-        f"{module}/__init__.py": f"{kind}/module.py.tmpl",
+        f"{module}/__init__.py": f"{kind}/register.py.tmpl",
+        f"{module}/{kind}.py": f"{kind}/module.py.tmpl",
         f"tests/test_{module}.py": f"{kind}/test.py.tmpl",
     }
     templates = resources.files("albench.template")

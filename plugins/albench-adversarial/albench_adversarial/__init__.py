@@ -1,12 +1,11 @@
-"""Adversarial active learning for albench: DFAL, ranking examples by DeepFool distance."""
+"""Adversarial active learning for albench: DFAL, ranking examples by DeepFool distance.
+
+The strategy and torch load from :mod:`albench_adversarial.dfal` when it is first used."""
 
 from albench import hookimpl
-from albench_adversarial.dfal import DeepFoolResult, Dfal, deepfool, input_bounds, rival_classes
-
-__all__ = ["DeepFoolResult", "Dfal", "deepfool", "input_bounds", "rival_classes"]
 
 
 @hookimpl
 def albench_register_strategies(register):
-    register("dfal", Dfal, "smallest DeepFool perturbation (adversarial active learning, "
-             "the DAL study's settings)")
+    register("dfal", "albench_adversarial.dfal:Dfal", "smallest DeepFool perturbation "
+             "(adversarial active learning, the DAL study's settings)")

@@ -11,7 +11,7 @@ import argparse
 import time
 
 import numpy as np
-from albench_adversarial import Dfal
+from albench_adversarial.dfal import Dfal
 
 from albench.testing.bench import add_pool_options, context_from_options
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import torch
-from albench_adversarial import Dfal, deepfool, input_bounds, rival_classes
+from albench_adversarial.dfal import Dfal, deepfool, input_bounds, rival_classes
 
 from albench.testing import (
     check_strategy,

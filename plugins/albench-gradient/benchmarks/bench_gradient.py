@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import argparse
 
-from albench_gradient import Badge, ExpectedGradientLength
+from albench_gradient.badge import Badge
+from albench_gradient.egl import ExpectedGradientLength
 
 from albench.testing.bench import add_pool_options, context_from_options, timed_select
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 import torch
-from albench_gradient import Badge, gradient_factors, kmeans_pp_seeds, kmeans_pp_seeds_dense
+from albench_gradient.badge import Badge, gradient_factors, kmeans_pp_seeds, kmeans_pp_seeds_dense
 
 from albench import QueryContext
 from albench.scoring import entropy, top_k

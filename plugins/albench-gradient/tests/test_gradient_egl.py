@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import torch
-from albench_gradient import (
+from albench_gradient.egl import (
     ExpectedGradientLength,
     expected_gradient_lengths,
     label_grad_sq_norms,

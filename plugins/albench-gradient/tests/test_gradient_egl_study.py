@@ -5,7 +5,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
-from albench_gradient import StudyEGL, expected_gradient_lengths, study_egl_scores
+from albench_gradient.egl import expected_gradient_lengths
+from albench_gradient.egl_study import StudyEGL, study_egl_scores
 from torch import nn
 
 from albench.testing import check_strategy, toy_context

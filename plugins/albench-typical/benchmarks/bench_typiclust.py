@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from albench_typical import TypiClust
+from albench_typical.typiclust import TypiClust
 
 from albench.testing.bench import add_pool_options, context_from_options, timed_select
 

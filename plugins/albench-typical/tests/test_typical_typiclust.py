@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from albench_typical import TypiClust, typicality
+from albench_typical.typiclust import TypiClust, typicality
 from torch import nn
 
 from albench import Dataset, QueryContext
