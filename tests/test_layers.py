@@ -48,3 +48,15 @@ def test_loading_and_listing_every_plugin_imports_nothing_heavy():
     assert heavy == [], f"loading the plugins imports {', '.join(heavy)}"
     installed = importlib.metadata.entry_points(group="albench").names
     assert set(loaded) == set(BUILTIN_MODULES) | set(installed)  # every plugin was loaded
+
+
+@pytest.mark.parametrize("entry_point", sorted(importlib.metadata.entry_points(group="albench"),
+                                               key=lambda ep: ep.name), ids=lambda ep: ep.name)
+def test_a_plugin_packages_public_names_still_import(entry_point):
+    """A package whose ``__init__`` only registers keeps its ``__all__`` importable, loaded on
+    first access."""
+    package = entry_point.load()
+    for name in getattr(package, "__all__", []):
+        assert getattr(package, name) is not None, name
+    with pytest.raises(AttributeError, match="no attribute"):
+        package.not_a_public_name  # noqa: B018
