@@ -33,7 +33,7 @@ class Duplicates:
         return np.repeat(context.unlabeled_idx[:1], budget)
 
 
-class PicksLabelled:
+class PicksLabeled:
     def select(self, context, budget):
         return np.concatenate([context.labeled_idx, context.unlabeled_idx])[:budget]
 
@@ -112,7 +112,7 @@ def test_a_cnn_strategy_conforms_on_toy_images():
 @pytest.mark.parametrize("strategy, message", [
     (ShortBatch, "returned 9 indices for a budget of 10"),
     (Duplicates, "duplicate indices"),
-    (PicksLabelled, "already-labelled"),
+    (PicksLabeled, "already-labelled"),
     (OutOfRange, "outside the pool"),
     (GlobalNumpy, "changed global random state"),
     (GlobalTorch, "changed global random state"),
@@ -202,7 +202,7 @@ def test_toy_context_leaves_torch_threads_alone():
     assert torch.get_num_threads() == threads
 
 
-def test_an_empty_labelled_set_gives_an_untrained_model():
+def test_an_empty_labeled_set_gives_an_untrained_model():
     context = toy_context(labeled_idx=[])
     assert len(context.unlabeled_idx) == context.dataset.pool_size
     assert context.labeled_labels.shape == (0,)

@@ -81,25 +81,25 @@ def test_committee_scores_match(mc_probs):
     assert len(np.unique(peer_ratios)) > 3  # the votes disagree in several ways
 
 
-@pytest.mark.parametrize("labelled", [30, 0])
-def test_greedy_core_set_matches_index_for_index(embeddings, labelled):
+@pytest.mark.parametrize("labeled", [30, 0])
+def test_greedy_core_set_matches_index_for_index(embeddings, labeled):
     """With no labelled points scikit-activeml draws the first centre at random; albench
     takes it as ``first``, so it is passed the peer's."""
     y = np.full(len(embeddings), np.nan)
-    y[:labelled] = 0
+    y[:labeled] = 0
     peer, _ = k_greedy_center(embeddings, y, batch_size=40, random_state=0)
-    pool = torch.from_numpy(embeddings[labelled:])
-    first = int(peer[0]) - labelled if labelled == 0 else None
-    ours, _ = greedy_k_center(pool, torch.from_numpy(embeddings[:labelled]), 40, first=first)
-    np.testing.assert_array_equal(ours + labelled, peer)
+    pool = torch.from_numpy(embeddings[labeled:])
+    first = int(peer[0]) - labeled if labeled == 0 else None
+    ours, _ = greedy_k_center(pool, torch.from_numpy(embeddings[:labeled]), 40, first=first)
+    np.testing.assert_array_equal(ours + labeled, peer)
 
 
-def fitted_classifier(x: np.ndarray, labels: np.ndarray, labelled: int, strength: float = 1.0):
+def fitted_classifier(x: np.ndarray, labels: np.ndarray, labeled: int, strength: float = 1.0):
     """scikit-activeml's logistic regression (inverse regularisation ``strength``) on the
-    first ``labelled`` rows, the labels it sees (NaN for unlabelled) and the same model as
+    first ``labeled`` rows, the labels it sees (NaN for unlabelled) and the same model as
     albench's linear head."""
     y = np.full(len(x), np.nan)
-    y[:labelled] = labels[:labelled]
+    y[:labeled] = labels[:labeled]
     classifier = SklearnClassifier(LogisticRegression(C=strength), classes=[0, 1, 2]).fit(x, y)
     head = torch.nn.Linear(x.shape[1], 3, dtype=torch.float64)
     with torch.no_grad():
@@ -111,14 +111,14 @@ def fitted_classifier(x: np.ndarray, labels: np.ndarray, labelled: int, strength
 def badge_batches(x, y, classifier, u, h, runs: int, batch: int):
     """Both libraries' BADGE batches for seeds ``0..runs-1`` (rows of ``x``) and the
     peer's D² probabilities for the second seed."""
-    unlabelled = np.flatnonzero(np.isnan(y))
+    unlabeled = np.flatnonzero(np.isnan(y))
     peer, second = [], None
     for seed in range(runs):
         picks, utilities = Badge(random_state=seed).query(
             x, y, classifier, fit_clf=False, batch_size=batch, return_utilities=True)
         peer.append(picks)
-        second = utilities[1, unlabelled]
-    ours = [unlabelled[kmeans_pp_seeds(u, h, batch, np.random.default_rng(seed))]
+        second = utilities[1, unlabeled]
+    ours = [unlabeled[kmeans_pp_seeds(u, h, batch, np.random.default_rng(seed))]
             for seed in range(runs)]
     return np.array(ours), np.array(peer), np.nan_to_num(second)
 
@@ -132,19 +132,19 @@ def test_badge_peer_counts_the_origin_as_a_centre(embeddings):
     seed fits ``|g - g_c|²`` (chi-square p > 0.001) and not the peer's distribution."""
     x = embeddings[:70]
     classifier, y, head = fitted_classifier(x, np.argmax(x[:, :3], axis=1), 30)
-    unlabelled = np.flatnonzero(np.isnan(y))
-    u, h = gradient_factors(x[unlabelled], head)
+    unlabeled = np.flatnonzero(np.isnan(y))
+    u, h = gradient_factors(x[unlabeled], head)
     np.testing.assert_allclose(u + np.eye(3)[u.argmin(1)],
-                               classifier.predict_proba(x[unlabelled]), atol=1e-12)
+                               classifier.predict_proba(x[unlabeled]), atol=1e-12)
     ours, peer, peer_second = badge_batches(x, y, classifier, u, h, runs=1000, batch=2)
     assert (ours[:, 0] == ours[0, 0]).all() and (peer[:, 0] == ours[0, 0]).all()
 
     g = (u[:, :, None] * h[:, None, :]).reshape(len(u), -1)
-    first = np.searchsorted(unlabelled, ours[0, 0])
+    first = np.searchsorted(unlabeled, ours[0, 0])
     to_first = np.square(g - g[first]).sum(1)
     with_origin = np.minimum(np.square(g).sum(1), to_first)
     np.testing.assert_allclose(peer_second, with_origin / with_origin.sum(), atol=1e-12)
-    observed = np.bincount(np.searchsorted(unlabelled, ours[:, 1]), minlength=len(u))
+    observed = np.bincount(np.searchsorted(unlabeled, ours[:, 1]), minlength=len(u))
     assert chi_square_p(observed, to_first) > 1e-3
     assert chi_square_p(observed, with_origin) < 1e-6
 
@@ -160,19 +160,19 @@ def test_badge_d2_sampling_matches_in_distribution():
     x = 4.0 + rng.normal(size=(70, 8))
     labels = rng.choice(3, 70, p=[0.6, 0.2, 0.2])
     classifier, y, head = fitted_classifier(x, labels, 30, strength=1e-3)
-    unlabelled = np.flatnonzero(np.isnan(y))
-    u, h = gradient_factors(x[unlabelled], head)
+    unlabeled = np.flatnonzero(np.isnan(y))
+    u, h = gradient_factors(x[unlabeled], head)
     runs = 1000
     ours, peer, peer_second = badge_batches(x, y, classifier, u, h, runs=runs, batch=4)
     g = (u[:, :, None] * h[:, None, :]).reshape(len(u), -1)
-    first = np.searchsorted(unlabelled, ours[0, 0])
+    first = np.searchsorted(unlabeled, ours[0, 0])
     assert (np.square(g - g[first]).sum(1) <= np.square(g).sum(1)).all()
     assert (peer[:, 0] == ours[0, 0]).all()
 
-    observed = np.bincount(np.searchsorted(unlabelled, ours[:, 1]), minlength=len(u))
+    observed = np.bincount(np.searchsorted(unlabeled, ours[:, 1]), minlength=len(u))
     assert chi_square_p(observed, peer_second) > 1e-3
-    ours_freq = inclusion_frequency(ours, unlabelled)
-    peer_freq = inclusion_frequency(peer, unlabelled)
+    ours_freq = inclusion_frequency(ours, unlabeled)
+    peer_freq = inclusion_frequency(peer, unlabeled)
     pooled = (ours_freq + peer_freq) / 2
     spread = np.sqrt(np.maximum(pooled * (1 - pooled), 1e-12) * 2 / runs)
     assert np.max(np.abs(ours_freq - peer_freq) / spread) < 4.5
@@ -201,21 +201,21 @@ def test_typiclust_matches_under_the_same_kmeans_seed(embeddings, seed):
     typical example (mean distance to its 20 nearest neighbours; the peer's epsilon of 1e-7
     against albench's 1e-12 moves no pick). Differs on purpose: among uncovered clusters of
     equal size at the cut the peer picks at random, albench the lowest cluster ids."""
-    labelled, budget, neighbours = 12, 10, 20
+    labeled, budget, neighbours = 12, 10, 20
     x = embeddings.astype(np.float32)
     context = logistic_context(x, np.zeros((2, x.shape[1])), np.zeros(2), seed=seed)
     mask = np.zeros(len(x), dtype=bool)
-    mask[:labelled] = True
+    mask[:labeled] = True
     context = replace(context, labeled_idx=np.flatnonzero(mask),
                       unlabeled_idx=np.flatnonzero(~mask))
     kmeans_seed = int(np.random.default_rng(seed).integers(2**31))
     ours = TypiClust(neighbours=neighbours).select(context, budget)
     y = np.full(len(x), np.nan)
-    y[:labelled] = 0
+    y[:labeled] = 0
     peer = PeerTypiClust(random_state=kmeans_seed, cluster_algo_dict={"n_init": 1},
                          k=neighbours).query(x, y, batch_size=budget)
 
-    labels = cluster(x, labelled + budget, kmeans_seed)
+    labels = cluster(x, labeled + budget, kmeans_seed)
     sizes = np.bincount(labels)
     assert sorted(sizes[labels[ours]]) == sorted(sizes[labels[peer]])
     cut = sizes[labels[ours]].min()
@@ -223,6 +223,6 @@ def test_typiclust_matches_under_the_same_kmeans_seed(embeddings, seed):
     for pick in np.concatenate([ours, peer]):
         members = np.flatnonzero(labels == labels[pick])
         assert members[np.argmax(typicality(x[members], neighbours))] == pick
-    uncovered_at_cut = np.setdiff1d(np.flatnonzero(sizes == cut), labels[:labelled])
+    uncovered_at_cut = np.setdiff1d(np.flatnonzero(sizes == cut), labels[:labeled])
     at_cut = np.sort(labels[ours][sizes[labels[ours]] == cut])
     np.testing.assert_array_equal(at_cut, uncovered_at_cut[:len(at_cut)])

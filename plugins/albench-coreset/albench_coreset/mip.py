@@ -69,12 +69,12 @@ def robust_k_center(points: torch.Tensor, centres: torch.Tensor, budget: int,
     bracket is narrower than ``tolerance`` times the starting radius. Memory: one
     ``len(points)²`` float32 distance matrix.
     """
-    to_labelled = min_sq_distances(points, centres).sqrt().cpu().numpy()
+    to_labeled = min_sq_distances(points, centres).sqrt().cpu().numpy()
     dist = torch.cdist(points, points).cpu().numpy()
 
     def radius_of(picks: np.ndarray) -> float:
-        nearest = np.minimum(to_labelled, dist[:, picks].min(axis=1)) if len(picks) \
-            else to_labelled
+        nearest = np.minimum(to_labeled, dist[:, picks].min(axis=1)) if len(picks) \
+            else to_labeled
         if outliers >= len(nearest):
             return 0.0
         return float(np.partition(nearest, len(nearest) - 1 - outliers)[-1 - outliers])
@@ -85,7 +85,7 @@ def robust_k_center(points: torch.Tensor, centres: torch.Tensor, budget: int,
     while len(best.attempts) < max_solves and upper - lower > tolerance * best.start_radius:
         delta = (lower + upper) / 2
         began = time.perf_counter()
-        picks, outcome = _solve(dist, to_labelled, budget, delta, outliers, time_limit,
+        picks, outcome = _solve(dist, to_labeled, budget, delta, outliers, time_limit,
                                 node_limit)
         best.attempts.append(Attempt(delta, outcome, time.perf_counter() - began))
         if picks is None:
@@ -96,11 +96,11 @@ def robust_k_center(points: torch.Tensor, centres: torch.Tensor, budget: int,
     return best
 
 
-def _solve(dist: np.ndarray, to_labelled: np.ndarray, budget: int, delta: float,
+def _solve(dist: np.ndarray, to_labeled: np.ndarray, budget: int, delta: float,
            outliers: int, time_limit: float, node_limit: int | None = None
            ) -> tuple[np.ndarray | None, str]:
     """Solve the feasibility MIP at radius ``delta``: the picked rows, or None, and the outcome."""
-    cover = sparse.csr_matrix(dist[np.flatnonzero(to_labelled > delta)] <= delta,
+    cover = sparse.csr_matrix(dist[np.flatnonzero(to_labeled > delta)] <= delta,
                               dtype=np.float64)
     options = {"time_limit": time_limit, **({"node_limit": node_limit} if node_limit else {})}
     return solve_cover(cover, budget, outliers, options, keep_incumbent=True,

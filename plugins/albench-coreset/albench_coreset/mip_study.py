@@ -57,20 +57,20 @@ def capped_sq_distances(x: torch.Tensor, y: torch.Tensor, cap: float | None) -> 
     return sq.clamp_(min=0, max=None if cap is None else cap * cap)
 
 
-def neighbourhoods(points: torch.Tensor, labelled: np.ndarray, delta: float,
+def neighbourhoods(points: torch.Tensor, labeled: np.ndarray, delta: float,
                    cap: float | None = STUDY_DISTANCE_CAP,
                    block_elements: int = 2**24) -> Neighbourhoods:
-    """One pass over all pairs of ``points`` (pool order; ``labelled`` a boolean mask).
+    """One pass over all pairs of ``points`` (pool order; ``labeled`` a boolean mask).
 
     Distances are compared squared (the root is monotone). Memory: one block of at most
     ``block_elements`` distances, plus the covering entries.
     """
     n = len(points)
-    candidates = np.flatnonzero(~labelled)
+    candidates = np.flatnonzero(~labeled)
     column = np.full(n, -1, dtype=np.int64)
     column[candidates] = np.arange(len(candidates))
-    labelled_t = torch.from_numpy(labelled).to(points.device)
-    labelled_cols = torch.from_numpy(np.flatnonzero(labelled)).to(points.device)
+    labeled_t = torch.from_numpy(labeled).to(points.device)
+    labeled_cols = torch.from_numpy(np.flatnonzero(labeled)).to(points.device)
     step = max(1, block_elements // max(n, 1))
     delta_sq = delta * delta
     below, above = 0.0, 10000.0 ** 2
@@ -80,7 +80,7 @@ def neighbourhoods(points: torch.Tensor, labelled: np.ndarray, delta: float,
         near = sq <= delta_sq
         below = max(below, float(sq[near].max()))  # few entries: each point's neighbours
         above = min(above, float(sq.masked_fill_(sq < delta_sq, float("inf")).min()))
-        covered = near[:, labelled_cols].any(1) | labelled_t[start:start + step]
+        covered = near[:, labeled_cols].any(1) | labeled_t[start:start + step]
         block_rows = torch.nonzero(~covered).flatten()
         r, c = torch.nonzero(near[block_rows], as_tuple=True)
         rows.append(block_rows.cpu().numpy() + start)
@@ -127,7 +127,7 @@ class StudySearch:
     solves: list[Solve] = field(default_factory=list)
 
 
-def study_search(points: torch.Tensor, labelled: np.ndarray, budget: int,
+def study_search(points: torch.Tensor, labeled: np.ndarray, budget: int,
                  greedy: np.ndarray, greedy_radius: float, outliers: int,
                  time_limit: float = STUDY_TIME_LIMIT, eps: float = STUDY_EPS,
                  cap: float | None = STUDY_DISTANCE_CAP, block_elements: int = 2**24,
@@ -145,7 +145,7 @@ def study_search(points: torch.Tensor, labelled: np.ndarray, budget: int,
     while search.upper - search.lower > eps:
         delta = (search.upper + search.lower) / 2
         began = time.perf_counter()
-        graph = neighbourhoods(points, labelled, delta, cap, block_elements)
+        graph = neighbourhoods(points, labeled, delta, cap, block_elements)
         built = time.perf_counter()
         picks, outcome = solve_at(graph, budget, outliers, time_limit)
         search.solves.append(Solve(delta, outcome, built - began, time.perf_counter() - built,

@@ -148,11 +148,11 @@ class CoreSetMIPStudy:
         last = pool[int(greedy[-1])][None]
         radius = float(min_sq_distances(last, earlier).sqrt()) if len(earlier) else 0.0
         size = context.dataset.pool_size
-        labelled = context.labeled_mask()
+        labeled = context.labeled_mask()
         points = _embeddings(context, np.arange(size))
-        candidates = np.flatnonzero(~labelled)  # the MIP's columns
+        candidates = np.flatnonzero(~labeled)  # the MIP's columns
         start = np.searchsorted(candidates, context.unlabeled_idx[greedy])
-        search = study_search(points, labelled, budget, start, radius,
+        search = study_search(points, labeled, budget, start, radius,
                               study_outliers(size) if self.outliers is None else self.outliers,
                               self.time_limit, self.eps, self.distance_cap,
                               self.chunk_elements, self.on_solve)

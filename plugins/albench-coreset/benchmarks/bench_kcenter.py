@@ -42,12 +42,12 @@ def _timed(fn) -> float:
     return time.perf_counter() - start
 
 
-def one_case(n: int, d: int, budget: int, labelled: int, threads: int, queue) -> None:
+def one_case(n: int, d: int, budget: int, labeled: int, threads: int, queue) -> None:
     """Child process: build the embeddings, reset the peak RSS, run greedy, report."""
     torch.set_num_threads(threads)
     generator = torch.Generator().manual_seed(0)
     pool = torch.randn(n, d, generator=generator).relu_()  # ReLU features, like embeddings
-    centres = torch.randn(labelled, d, generator=generator).relu_()
+    centres = torch.randn(labeled, d, generator=generator).relu_()
     with open("/proc/self/clear_refs", "w") as clear:
         clear.write("5")  # reset VmHWM to the current resident set
     before = _status_kib("VmRSS")
@@ -77,13 +77,13 @@ def main() -> None:
     for n in map(int, args.sizes.split(",")):
         for d in map(int, args.dims.split(",")):
             queue = context.Queue()
-            child = context.Process(target=one_case, args=(n, d, args.budget, args.labelled,
+            child = context.Process(target=one_case, args=(n, d, args.budget, args.labeled,
                                                            args.threads, queue))
             child.start()
             seconds, peak_mb = queue.get()
             child.join()
-            flops = 2 * n * d * (args.budget + args.labelled)  # L·n·d once, then k·n·d
-            inputs_mb = (n + args.labelled) * d * 4 / 2**20
+            flops = 2 * n * d * (args.budget + args.labeled)  # L·n·d once, then k·n·d
+            inputs_mb = (n + args.labeled) * d * 4 / 2**20
             print(f"{n:>6} {d:>4} {inputs_mb:>9.0f} {seconds:>8.2f} {peak_mb:>8.0f} "
                   f"{n * args.budget * d:>9.2e} {flops / seconds / 1e9:>8.1f} "
                   f"{flops / rate / 1e9:>13.2f}s")

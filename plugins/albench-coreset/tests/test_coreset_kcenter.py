@@ -81,10 +81,10 @@ def test_mip_reaches_the_optimal_radius_within_tolerance():
 
 def test_mip_leaves_the_allowed_outlier_uncovered():
     line = torch.tensor([[1.0], [2.0], [3.0], [4.0], [100.0]])
-    labelled = torch.tensor([[0.0]])
-    start, _ = greedy_k_center(line, labelled, 1)
+    labeled = torch.tensor([[0.0]])
+    start, _ = greedy_k_center(line, labeled, 1)
     assert start.tolist() == [4]  # greedy chases the outlier
-    result = robust_k_center(line, labelled, 1, start, outliers=1, time_limit=20,
+    result = robust_k_center(line, labeled, 1, start, outliers=1, time_limit=20,
                              max_solves=20, tolerance=1e-3)
     assert result.picks.tolist() == [2]  # the centre at 3 covers 1..4 within 1
     assert result.radius == pytest.approx(1.0)

@@ -26,21 +26,21 @@ def dense(points, cap=None):
     return d if cap is None else np.minimum(d, cap)
 
 
-def feasible(d, labelled, budget, outliers, delta):
+def feasible(d, labeled, budget, outliers, delta):
     """Brute force: some ``budget`` unlabelled centres leave at most ``outliers`` uncovered."""
-    for extra in combinations(np.flatnonzero(~labelled), budget):
-        centres = np.flatnonzero(labelled).tolist() + list(extra)
+    for extra in combinations(np.flatnonzero(~labeled), budget):
+        centres = np.flatnonzero(labeled).tolist() + list(extra)
         if (d[:, centres].min(1) > delta).sum() <= outliers:
             return True
     return False
 
 
-def reference_search(d, labelled, budget, outliers, start_radius, eps):
+def reference_search(d, labeled, budget, outliers, start_radius, eps):
     """query_methods.py L703-744 with a brute-force oracle: the (delta, feasible) sequence."""
     upper, lower, tried = start_radius, start_radius / 2, []
     while upper - lower > eps:
         delta = (upper + lower) / 2
-        ok = feasible(d, labelled, budget, outliers, delta)
+        ok = feasible(d, labeled, budget, outliers, delta)
         tried.append((delta, ok))
         if ok:
             upper = min(delta, d[d <= delta].max())
@@ -59,20 +59,20 @@ def test_outlier_budget_is_one_per_ten_thousand(pool_size):
 def test_binary_search_follows_the_study_and_returns_a_feasible_batch(seed, outliers):
     rng = np.random.default_rng(seed)
     points = rng.normal(size=(11, 2)).astype(np.float32)
-    labelled = np.zeros(11, dtype=bool)
-    labelled[:2] = True
+    labeled = np.zeros(11, dtype=bool)
+    labeled[:2] = True
     d = dense(points.astype(np.float64))
     budget, greedy = 2, np.array([0, 1])
     start = float(d.max())
-    search = study_search(torch.from_numpy(points), labelled, budget, greedy, start, outliers,
+    search = study_search(torch.from_numpy(points), labeled, budget, greedy, start, outliers,
                           eps=0.01)
-    tried, upper = reference_search(d, labelled, budget, outliers, start, 0.01)
+    tried, upper = reference_search(d, labeled, budget, outliers, start, 0.01)
     assert len(search.solves) == len(tried) >= 3
     for solve, (delta, ok) in zip(search.solves, tried, strict=True):
         assert solve.delta == pytest.approx(delta, rel=1e-5)
         assert solve.outcome == ("feasible" if ok else "infeasible")
     assert search.upper == pytest.approx(upper, rel=1e-5)
-    centres = np.flatnonzero(labelled).tolist() + np.flatnonzero(~labelled)[search.picks].tolist()
+    centres = np.flatnonzero(labeled).tolist() + np.flatnonzero(~labeled)[search.picks].tolist()
     assert len(search.picks) == budget
     assert (d[:, centres].min(1) > search.upper * (1 + 1e-5)).sum() <= outliers
 
@@ -81,25 +81,25 @@ def test_binary_search_follows_the_study_and_returns_a_feasible_batch(seed, outl
 def test_neighbourhoods_match_dense_distances(delta, cap):
     rng = np.random.default_rng(4)
     points = rng.normal(size=(13, 3)).astype(np.float32)
-    labelled = np.zeros(13, dtype=bool)
-    labelled[[1, 5]] = True
-    graph = neighbourhoods(torch.from_numpy(points), labelled, delta, cap, block_elements=20)
+    labeled = np.zeros(13, dtype=bool)
+    labeled[[1, 5]] = True
+    graph = neighbourhoods(torch.from_numpy(points), labeled, delta, cap, block_elements=20)
     d = dense(points.astype(np.float64), cap)
-    rows = np.flatnonzero(~labelled & ~(d[:, labelled] <= delta).any(1))
+    rows = np.flatnonzero(~labeled & ~(d[:, labeled] <= delta).any(1))
     assert graph.rows.tolist() == rows.tolist()
-    expected = d[np.ix_(rows, np.flatnonzero(~labelled))] <= delta
+    expected = d[np.ix_(rows, np.flatnonzero(~labeled))] <= delta
     assert np.array_equal(graph.cover.toarray() > 0, expected)
     assert graph.below == pytest.approx(d[d <= delta].max(), rel=1e-5)
     at_least = d[d >= delta]
     assert graph.above == pytest.approx(at_least.min() if at_least.size else 10000, rel=1e-5)
 
 
-def study_greedy(labelled, unlabelled, amount):
+def study_greedy(labeled, unlabeled, amount):
     """query_methods.py L487-514: the greedy picks and the study's starting radius."""
-    min_dist = cross(labelled, unlabelled).min(0)
+    min_dist = cross(labeled, unlabeled).min(0)
     picks = [int(np.argmax(min_dist))]
     for _ in range(amount - 1):
-        min_dist = np.minimum(min_dist, cross(unlabelled[picks[-1]][None], unlabelled)[0])
+        min_dist = np.minimum(min_dist, cross(unlabeled[picks[-1]][None], unlabeled)[0])
         picks.append(int(np.argmax(min_dist)))
     return picks, float(np.max(min_dist))
 
@@ -111,7 +111,7 @@ def test_strategy_starts_from_the_study_greedy_radius_and_outlier_budget(monkeyp
     context = toy_context(Dataset("big", x, y, x[:50], y[:50], 2), labeled_idx=[3, 7, 11])
     seen = {}
 
-    def record(points, labelled, budget, greedy, radius, outliers, *rest):
+    def record(points, labeled, budget, greedy, radius, outliers, *rest):
         seen.update(greedy=greedy, radius=radius, outliers=outliers)
         return mip_study.StudySearch(np.asarray(greedy), radius, radius / 2)
 

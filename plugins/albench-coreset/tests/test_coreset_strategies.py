@@ -49,7 +49,7 @@ def test_first_query_comes_from_the_other_cluster(name):
     assert dataset.y_pool[first].tolist() == [1]
 
 
-def test_two_picks_cover_both_clusters_from_an_empty_labelled_set():
+def test_two_picks_cover_both_clusters_from_an_empty_labeled_set():
     dataset = two_clusters()
     picks = _factory("coreset")().select(toy_context(dataset, labeled_idx=[]), 2)
     assert sorted(dataset.y_pool[picks].tolist()) == [0, 1]

@@ -74,12 +74,12 @@ class DiscriminatorConfig:
                              f"torch or glorot, got {self}")
 
 
-def class_weights(n_labelled: int, n_unlabelled: int, rule: str) -> torch.Tensor:
+def class_weights(n_labeled: int, n_unlabeled: int, rule: str) -> torch.Tensor:
     """Loss weights of the two classes (labelled, unlabelled) under ``rule``."""
     if rule == "equal":
         return torch.ones(2)
-    counts = torch.tensor([n_labelled, n_unlabelled], dtype=torch.float32)
-    return (n_labelled + n_unlabelled) / counts.clamp(min=1)
+    counts = torch.tensor([n_labeled, n_unlabeled], dtype=torch.float32)
+    return (n_labeled + n_unlabeled) / counts.clamp(min=1)
 
 
 def train_discriminator(labeled: torch.Tensor, unlabeled: torch.Tensor,

@@ -68,19 +68,19 @@ class DiscriminativeSampling:
     def select(self, context: QueryContext, budget: int) -> np.ndarray:
         generator = context.torch_generator()
         features = self._features(context, generator)
-        labelled = context.labeled_mask()
+        labeled = context.labeled_mask()
         chosen = []
         for size in sub_batch_sizes(budget, self.sub_batches):
-            candidates = np.flatnonzero(~labelled)
-            picks = self._pick(context.rng, features, labelled, candidates, size, generator)
-            labelled[picks] = True
+            candidates = np.flatnonzero(~labeled)
+            picks = self._pick(context.rng, features, labeled, candidates, size, generator)
+            labeled[picks] = True
             chosen.append(picks)
         return np.concatenate(chosen) if chosen else np.empty(0, dtype=np.int64)
 
-    def _pick(self, rng: np.random.Generator, features: torch.Tensor, labelled: np.ndarray,
+    def _pick(self, rng: np.random.Generator, features: torch.Tensor, labeled: np.ndarray,
               candidates: np.ndarray, size: int, generator: torch.Generator) -> np.ndarray:
         """One sub-batch: retrain the discriminator, then take (or sample) the top ``size``."""
-        positives = np.flatnonzero(labelled)
+        positives = np.flatnonzero(labeled)
         if len(positives) == 0:
             return rng.choice(candidates, size, replace=False)
         sample = rng.choice(candidates, min(self.unlabeled_ratio * len(positives),

@@ -71,28 +71,28 @@ Pick = Callable[[np.ndarray, np.ndarray, int], np.ndarray]
 """``pick(labelled, candidates, size)``: ``size`` of ``candidates`` (pool indices)."""
 
 
-def discriminative_query(labelled: np.ndarray, sizes: list[int], unlabeled_ratio: int,
+def discriminative_query(labeled: np.ndarray, sizes: list[int], unlabeled_ratio: int,
                          rng: np.random.Generator, pick: Pick
                          ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The study's sub-batch loop over the boolean pool mask ``labelled`` (not modified).
+    """The study's sub-batch loop over the boolean pool mask ``labeled`` (not modified).
 
     Before each sub-batch, a fresh random subsample of ``unlabeled_ratio`` times the labelled
     count (the picks so far included) is drawn from the unlabelled pool; ``pick`` chooses
     the sub-batch from it. Returns each sub-batch's (candidates, picks). With nothing
     labelled there is nothing to tell apart, so that sub-batch is drawn at random.
     """
-    labelled = labelled.copy()
+    labeled = labeled.copy()
     steps = []
     for size in sizes:
-        positives, unlabelled = np.flatnonzero(labelled), np.flatnonzero(~labelled)
+        positives, unlabeled = np.flatnonzero(labeled), np.flatnonzero(~labeled)
         if len(positives) == 0:
-            candidates = unlabelled
-            picks = rng.choice(unlabelled, size, replace=False)
+            candidates = unlabeled
+            picks = rng.choice(unlabeled, size, replace=False)
         else:
-            candidates = rng.choice(unlabelled, min(unlabeled_ratio * len(positives),
-                                                    len(unlabelled)), replace=False)
+            candidates = rng.choice(unlabeled, min(unlabeled_ratio * len(positives),
+                                                    len(unlabeled)), replace=False)
             picks = pick(positives, candidates, size)
-        labelled[picks] = True
+        labeled[picks] = True
         steps.append((candidates, picks))
     return steps
 
@@ -198,9 +198,9 @@ class StudyDiscriminativeSampling:
             return gumbel_top_k(scores / self.temperature, candidates, size,
                                        context.rng)
 
-        labelled = context.labeled_mask()
+        labeled = context.labeled_mask()
         self.last_steps = discriminative_query(
-            labelled, study_sub_batch_sizes(budget, self.sub_batches), self.unlabeled_ratio,
+            labeled, study_sub_batch_sizes(budget, self.sub_batches), self.unlabeled_ratio,
             context.rng, pick)
         if not self.last_steps:
             return np.empty(0, dtype=np.int64)

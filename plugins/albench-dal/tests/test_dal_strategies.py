@@ -76,14 +76,14 @@ def test_queries_come_from_the_other_cluster_first(name):
     assert dataset.y_pool[top_five].tolist() == [1] * 5
 
 
-def test_discriminator_separates_labelled_from_unlabelled():
+def test_discriminator_separates_labeled_from_unlabeled():
     generator = torch.Generator().manual_seed(0)
-    labelled = torch.randn(20, 8, generator=generator) - 3
-    unlabelled = torch.randn(200, 8, generator=generator) + 3
-    net = train_discriminator(labelled, unlabelled, DiscriminatorConfig(hidden=32), generator)
-    p_labelled = unlabeled_probability(net, labelled)
-    p_unlabelled = unlabeled_probability(net, unlabelled)
-    assert p_unlabelled.min() > p_labelled.max()
+    labeled = torch.randn(20, 8, generator=generator) - 3
+    unlabeled = torch.randn(200, 8, generator=generator) + 3
+    net = train_discriminator(labeled, unlabeled, DiscriminatorConfig(hidden=32), generator)
+    p_labeled = unlabeled_probability(net, labeled)
+    p_unlabeled = unlabeled_probability(net, unlabeled)
+    assert p_unlabeled.min() > p_labeled.max()
 
 
 def test_gumbel_sampling_follows_exp_of_the_log_weights():

@@ -50,16 +50,16 @@ def test_discriminator_recipe_follows_the_study_dispatch(shape):
     assert study_discriminator(shape, max_epochs=7).max_epochs == 7
 
 
-@pytest.mark.parametrize("n_labelled, n_unlabelled", [(10, 100), (1, 7), (50, 50)])
-def test_class_weights_are_what_the_study_formula_evaluates_to(n_labelled, n_unlabelled):
-    y = np.vstack([np.zeros((n_labelled, 1), int), np.ones((n_unlabelled, 1), int)])
+@pytest.mark.parametrize("n_labeled, n_unlabeled", [(10, 100), (1, 7), (50, 50)])
+def test_class_weights_are_what_the_study_formula_evaluates_to(n_labeled, n_unlabeled):
+    y = np.vstack([np.zeros((n_labeled, 1), int), np.ones((n_unlabeled, 1), int)])
     y_train = np.eye(2)[y[:, 0]]  # keras.utils.to_categorical, as models.py L262
     x_rows = len(y_train)
     study = [float(x_rows) / y_train[y_train == 0].shape[0],
              float(x_rows) / y_train[y_train == 1].shape[0]]  # models.py L298-299
-    assert class_weights(n_labelled, n_unlabelled, "equal").tolist() == study
-    inverse = class_weights(n_labelled, n_unlabelled, "inverse").tolist()
-    assert inverse == pytest.approx([x_rows / n_labelled, x_rows / n_unlabelled])
+    assert class_weights(n_labeled, n_unlabeled, "equal").tolist() == study
+    inverse = class_weights(n_labeled, n_unlabeled, "inverse").tolist()
+    assert inverse == pytest.approx([x_rows / n_labeled, x_rows / n_unlabeled])
 
 
 def study_schedule(amount, sub_batches):
@@ -84,14 +84,14 @@ def test_budgets_below_the_sub_batch_count_take_one_at_a_time():
     assert study_sub_batch_sizes(0, 20) == []
 
 
-def study_candidates(labelled_idx, pool_size, amount, sub_batches, values, rng):
+def study_candidates(labeled_idx, pool_size, amount, sub_batches, values, rng):
     """query_methods.py L295-322 with a fixed score per pool index instead of a network."""
-    def unlabelled_of(idx):
+    def unlabeled_of(idx):
         return np.arange(pool_size)[np.logical_not(np.isin(np.arange(pool_size), idx))]
 
     steps = []
-    unlabeled_idx = unlabelled_of(labelled_idx)
-    unlabeled_idx = rng.choice(unlabeled_idx, np.min([len(labelled_idx) * 10,
+    unlabeled_idx = unlabeled_of(labeled_idx)
+    unlabeled_idx = rng.choice(unlabeled_idx, np.min([len(labeled_idx) * 10,
                                                       unlabeled_idx.size]), replace=False)
     so_far, size = 0, int(amount / sub_batches)
     while so_far < amount:
@@ -99,47 +99,47 @@ def study_candidates(labelled_idx, pool_size, amount, sub_batches, values, rng):
             size = amount - so_far
         chosen = np.argpartition(values[unlabeled_idx], -size)[-size:]
         steps.append((unlabeled_idx, unlabeled_idx[chosen]))
-        labelled_idx = np.hstack((labelled_idx, unlabeled_idx[chosen]))
+        labeled_idx = np.hstack((labeled_idx, unlabeled_idx[chosen]))
         so_far += size
-        unlabeled_idx = unlabelled_of(labelled_idx)
-        unlabeled_idx = rng.choice(unlabeled_idx, np.min([len(labelled_idx) * 10,
+        unlabeled_idx = unlabeled_of(labeled_idx)
+        unlabeled_idx = rng.choice(unlabeled_idx, np.min([len(labeled_idx) * 10,
                                                           unlabeled_idx.size]), replace=False)
     return steps
 
 
-@pytest.mark.parametrize("pool_size, n_labelled, budget", [(500, 4, 20), (120, 5, 30)])
-def test_candidates_are_a_fresh_subsample_per_sub_batch(pool_size, n_labelled, budget):
+@pytest.mark.parametrize("pool_size, n_labeled, budget", [(500, 4, 20), (120, 5, 30)])
+def test_candidates_are_a_fresh_subsample_per_sub_batch(pool_size, n_labeled, budget):
     values = np.random.default_rng(7).random(pool_size)
-    labelled_idx = np.random.default_rng(8).choice(pool_size, n_labelled, replace=False)
+    labeled_idx = np.random.default_rng(8).choice(pool_size, n_labeled, replace=False)
     mask = np.zeros(pool_size, dtype=bool)
-    mask[labelled_idx] = True
+    mask[labeled_idx] = True
     ours = discriminative_query(
         mask, study_sub_batch_sizes(budget, 10), 10, np.random.default_rng(3),
         lambda positives, candidates, size: candidates[np.argsort(-values[candidates])[:size]])
-    reference = study_candidates(labelled_idx, pool_size, budget, 10, values,
+    reference = study_candidates(labeled_idx, pool_size, budget, 10, values,
                                  np.random.default_rng(3))
     assert len(ours) == len(reference) == 10
-    labelled_so_far = n_labelled
+    labeled_so_far = n_labeled
     for (candidates, picks), (ref_candidates, ref_picks) in zip(ours, reference, strict=True):
         assert np.array_equal(candidates, ref_candidates)
         assert sorted(picks.tolist()) == sorted(ref_picks.tolist())
-        assert len(candidates) == min(10 * labelled_so_far, pool_size - labelled_so_far)
+        assert len(candidates) == min(10 * labeled_so_far, pool_size - labeled_so_far)
         assert np.isin(picks, candidates).all() and not mask[candidates].any()
         mask[picks] = True
-        labelled_so_far += len(picks)
+        labeled_so_far += len(picks)
     assert not np.array_equal(np.sort(ours[0][0][:20]), np.sort(ours[1][0][:20]))
 
 
-def _separable(n_labelled=20, n_unlabelled=200, width=8, gap=3.0):
+def _separable(n_labeled=20, n_unlabeled=200, width=8, gap=3.0):
     generator = torch.Generator().manual_seed(0)
-    return (torch.randn(n_labelled, width, generator=generator) - gap,
-            torch.randn(n_unlabelled, width, generator=generator) + gap)
+    return (torch.randn(n_labeled, width, generator=generator) - gap,
+            torch.randn(n_unlabeled, width, generator=generator) + gap)
 
 
 def test_training_stops_at_the_first_epoch_above_98_percent():
-    labelled, unlabelled = _separable()
+    labeled, unlabeled = _separable()
     history = []
-    train_discriminator(labelled, unlabelled, study_discriminator((8, 1)),
+    train_discriminator(labeled, unlabeled, study_discriminator((8, 1)),
                         torch.Generator().manual_seed(1), history)
     assert history[-1] > 0.98 and all(acc <= 0.98 for acc in history[:-1])
     assert len(history) < 1000
@@ -170,9 +170,9 @@ def test_optimiser_batches_and_initialisation_are_the_studys(monkeypatch):
             return super().step(closure)
 
     monkeypatch.setattr(torch.optim, "Adam", RecordingAdam)
-    labelled, unlabelled = _separable(n_labelled=30, n_unlabelled=270, width=128, gap=0.0)
+    labeled, unlabeled = _separable(n_labeled=30, n_unlabeled=270, width=128, gap=0.0)
     config = study_discriminator((128, 1), max_epochs=2)
-    train_discriminator(labelled, unlabelled, config, torch.Generator().manual_seed(0))
+    train_discriminator(labeled, unlabeled, config, torch.Generator().manual_seed(0))
     (adam,) = made
     group = adam.param_groups[0]
     assert (group["lr"], group["eps"], group["betas"], group["weight_decay"]) == \
@@ -205,14 +205,14 @@ def test_dal_study_scores_and_selects_only_from_each_subsample():
     context = toy_context(n_labeled=6)
     strategy = _factory("dal-study")(sub_batches=4, max_epochs=3)
     picks = strategy.select(context, 8)
-    labelled = set(context.labeled_idx.tolist())
+    labeled = set(context.labeled_idx.tolist())
     assert [len(p) for _, p in strategy.last_steps] == [2, 2, 2, 2]
     for candidates, step_picks in strategy.last_steps:
-        assert len(candidates) == min(10 * len(labelled), context.dataset.pool_size
-                                      - len(labelled))
-        assert labelled.isdisjoint(candidates.tolist())
+        assert len(candidates) == min(10 * len(labeled), context.dataset.pool_size
+                                      - len(labeled))
+        assert labeled.isdisjoint(candidates.tolist())
         assert set(step_picks.tolist()) <= set(candidates.tolist())
-        labelled |= set(step_picks.tolist())
+        labeled |= set(step_picks.tolist())
     assert len(set(picks.tolist())) == 8
 
 
