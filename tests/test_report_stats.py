@@ -191,6 +191,16 @@ def test_power_against_scipy_noncentral_t_and_simulation():
     assert rejected.mean() == pytest.approx(paired_power(d, n), abs=0.015)
 
 
+def test_power_where_scipys_noncentral_t_fails(monkeypatch):
+    # two pairs (df = 1) at noncentrality 38.5: scipy's nct gives NaN for the lower tail here
+    crit, nc = stats.t.ppf(0.975, 1), 38.5
+    power = paired_power(nc / math.sqrt(2), 2)
+    assert power == pytest.approx(stats.nct.sf(crit, 1, nc), abs=1e-9) and power < 1
+    expected = paired_power(1.2, 5)
+    monkeypatch.setattr(stats.nct, "cdf", lambda *args: math.nan)  # the integral instead
+    assert paired_power(1.2, 5) == pytest.approx(expected, abs=1e-9)
+
+
 def test_detectable_effect_inverts_power():
     for n in (2, 3, 10):
         effect = detectable_effect(n)

@@ -161,13 +161,17 @@ def paired_power(effect: float, n: int, alpha: float = ALPHA) -> float:
     df = n - 1
     critical = stats.t.ppf(1 - alpha / 2, df)
     noncentrality = effect * np.sqrt(n)
+    power = (stats.nct.sf(critical, df, noncentrality)
+             + stats.nct.cdf(-critical, df, noncentrality))
+    if np.isfinite(power):
+        return float(power)
 
     def rejected(v: float) -> float:  # P(|Z + nc| > critical * sqrt(V / df)) given V = v
         bound = critical * np.sqrt(v / df)
         return (stats.norm.sf(bound - noncentrality) + stats.norm.cdf(-bound - noncentrality)
                 ) * stats.chi2.pdf(v, df)
 
-    # integrated over the chi-square variable: scipy's nct fails for df = 1 and large nc
+    # scipy's nct gives NaN for some tails (df = 1, large nc): integrate over the chi-square
     low, high = stats.chi2.ppf(1e-15, df), stats.chi2.isf(1e-15, df)
     return float(integrate.quad(rejected, low, high, limit=200)[0])
 
