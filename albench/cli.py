@@ -156,16 +156,8 @@ def run(all_strategies, strategies, strategy_options, suite, seeds, results_dir,
     before the first run; when a check fails nothing is written.
     """
     from albench.executors import ExecutorError
-    from albench.preflight import (
-        PreflightError,
-        check_datasets,
-        check_strategies,
-        parse_option,
-        with_options,
-    )
     from albench.results import ResultStore, StoreError
     from albench.runner import run_specs
-    from albench.spec import SuiteError, load_suite
 
     if data_dir:  # an environment variable reaches worker processes too
         os.environ["ALBENCH_DATA_DIR"] = str(Path(data_dir).resolve())
@@ -177,6 +169,54 @@ def run(all_strategies, strategies, strategy_options, suite, seeds, results_dir,
                    f"skipped, with its strategies: {err.error}", err=True)
     if plugins.load_errors:
         click.echo(f"  {DISABLE_HINT}", err=True)
+    suite_obj, names, specs, executor_obj = _checked_job(
+        plugins, suite, strategies, strategy_options, seeds, executor, workers, gpus_per_run)
+    try:
+        store = ResultStore(results_dir)
+    except StoreError as exc:
+        _fail(str(exc))
+    threads = threads or suite_obj.threads
+    click.echo(f"suite {suite_obj.name} v{suite_obj.version}: {len(specs)} runs "
+               f"({len(names)} strategies) -> {store.path}"
+               + (f", {threads} torch thread(s) per run" if threads else ""), err=True)
+    signal.signal(signal.SIGTERM, _interrupt)  # so that claims are released
+    try:
+        summary = run_specs(specs, store, executor_obj, force=force, device=device,
+                            progress=not quiet, query_timeout=query_timeout, threads=threads,
+                            deterministic=deterministic,
+                            lines=not quiet and not sys.stderr.isatty())
+    except (StoreError, ExecutorError) as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        click.echo(f"interrupted: {_kept(store, specs)}\nresume with: {_resume_command()}",
+                   err=True)
+        sys.exit(130)
+    click.echo(f"{len(summary.completed)} completed, {len(summary.skipped)} already complete, "
+               f"{len(summary.busy)} busy in another process, {len(summary.failed)} failed",
+               err=True)
+    if leaderboard and (summary.completed or summary.skipped):
+        _write_leaderboard(store, suite_obj.name, Path(leaderboards_dir))
+    elif leaderboard:
+        click.echo("no run completed, so no leaderboard was written", err=True)
+    if summary.failed:
+        for run_id, error in summary.failed.items():
+            click.echo(f"failed {run_id}: {error}", err=True)
+        sys.exit(1)
+
+
+def _checked_job(plugins, suite, strategies, strategy_options, seeds, executor, workers,
+                 gpus_per_run):
+    """The suite with registered spellings and options, the strategy names, the run specs
+    and the executor, each checked before anything is written (exits on a problem)."""
+    from albench.preflight import (
+        PreflightError,
+        check_datasets,
+        check_strategies,
+        parse_option,
+        with_options,
+    )
+    from albench.spec import SuiteError, load_suite
+
     try:
         suite_obj = load_suite(suite)
     except SuiteError as exc:
@@ -212,37 +252,7 @@ def run(all_strategies, strategies, strategy_options, suite, seeds, results_dir,
         _fail(str(exc))
     except (UnknownNameError, FactoryImportError, PreflightError) as exc:
         _fail(str(exc))
-    try:
-        store = ResultStore(results_dir)
-    except StoreError as exc:
-        _fail(str(exc))
-    threads = threads or suite_obj.threads
-    click.echo(f"suite {suite_obj.name} v{suite_obj.version}: {len(specs)} runs "
-               f"({len(names)} strategies) -> {store.path}"
-               + (f", {threads} torch thread(s) per run" if threads else ""), err=True)
-    signal.signal(signal.SIGTERM, _interrupt)  # so that claims are released
-    try:
-        summary = run_specs(specs, store, executor_obj, force=force, device=device,
-                            progress=not quiet, query_timeout=query_timeout, threads=threads,
-                            deterministic=deterministic,
-                            lines=not quiet and not sys.stderr.isatty())
-    except (StoreError, ExecutorError) as exc:
-        _fail(str(exc))
-    except KeyboardInterrupt:
-        click.echo(f"interrupted: {_kept(store, specs)}\nresume with: {_resume_command()}",
-                   err=True)
-        sys.exit(130)
-    click.echo(f"{len(summary.completed)} completed, {len(summary.skipped)} already complete, "
-               f"{len(summary.busy)} busy in another process, {len(summary.failed)} failed",
-               err=True)
-    if leaderboard and (summary.completed or summary.skipped):
-        _write_leaderboard(store, suite_obj.name, Path(leaderboards_dir))
-    elif leaderboard:
-        click.echo("no run completed, so no leaderboard was written", err=True)
-    if summary.failed:
-        for run_id, error in summary.failed.items():
-            click.echo(f"failed {run_id}: {error}", err=True)
-        sys.exit(1)
+    return suite_obj, names, specs, executor_obj
 
 
 def _kept(store, specs) -> str:
