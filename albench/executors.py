@@ -249,23 +249,40 @@ def _supervise(fork, job: Job, threads: int, driver) -> None:
     process = fork.Process(target=_compute, args=(child_end, job, threads))
     process.start()
     child_end.close()
-    deadline, round_, error = None, None, None
+    try:
+        error = _relay(process, connection, job, driver)
+    except BaseException:  # the driver is gone (or this worker stops): so is the run
+        process.kill()  # it waits for the driver's receipt and would outlive us
+        process.join()
+        connection.close()
+        raise
+    process.join(timeout=10)  # a strategy's leftover thread must not keep it alive
+    if process.is_alive():
+        process.kill()
+        process.join()
+    connection.close()
+    if error is not None:
+        driver.send(Message("error", job.spec.run_id, error))
+        driver.recv()
+
+
+def _relay(process, connection, job: Job, driver) -> str | None:
+    """Pass the run's messages to ``driver`` until it is done; the error that ended it
+    early (the process died, or its query ran past the time limit), if any."""
+    deadline, round_ = None, None
     who = f"strategy {job.spec.strategy!r}"
-    while error is None:
+    while True:
         left = None if deadline is None else max(0.0, deadline - time.monotonic())
         if not connection.poll(left):
             process.kill()
-            error = (f"{who} ran past its time limit of {job.query_timeout:g} s in round "
-                     f"{round_}; its run's process was killed")
-            break
+            return (f"{who} ran past its time limit of {job.query_timeout:g} s in round "
+                    f"{round_}; its run's process was killed")
         try:
             message = connection.recv()
         except (EOFError, ConnectionResetError):
             process.join()
             where = f" during its query in round {round_}" if deadline else ""
-            error = (f"the process computing the run ({who}) "
-                     f"{_death(process.exitcode)}{where}")
-            break
+            return f"the process computing the run ({who}) {_death(process.exitcode)}{where}"
         if message.kind == "query":
             round_ = int(message.payload)
             if job.query_timeout:
@@ -277,15 +294,7 @@ def _supervise(fork, job: Job, threads: int, driver) -> None:
         with contextlib.suppress(OSError):  # if it has died, the next read says so
             connection.send(True)
         if message.kind in ("done", "error"):
-            break
-    process.join(timeout=10)  # a strategy's leftover thread must not keep it alive
-    if process.is_alive():
-        process.kill()
-        process.join()
-    connection.close()
-    if error is not None:
-        driver.send(Message("error", job.spec.run_id, error))
-        driver.recv()
+            return None
 
 
 def _serve(connection, threads: int) -> None:

@@ -27,6 +27,28 @@ def _albench(*args, **kwargs):
                             stderr=subprocess.STDOUT, text=True, **kwargs)
 
 
+def _living() -> dict[int, int]:
+    """Every living (not zombie) process and its parent, read from Linux's /proc."""
+    parents = {}
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                state, parent = stat.read().rsplit(")", 1)[1].split()[:2]
+        except OSError:
+            continue
+        if state != "Z":
+            parents[int(entry)] = int(parent)
+    return parents
+
+
+def _descendants(pid: int) -> set[int]:
+    parents, found, frontier = _living(), set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier}
+        found |= frontier
+    return found
+
+
 def _snapshot(store):
     return {r.run_id: ([x.accuracy for x in r.rounds], [x.queried for x in r.rounds])
             for r in store.records()}
@@ -56,8 +78,13 @@ def test_sigkill_mid_run_then_resume_equals_uninterrupted(longer_suite, tmp_path
         if any(len(r.rounds) >= kill_after for r in stored):
             break
         time.sleep(0.05)
+    workers = _descendants(victim.pid) if os.path.isdir("/proc") else set()
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait()
+    deadline = time.time() + 30  # its workers and their run processes end with it
+    while workers & set(_living()) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not workers & set(_living()), "processes of the killed driver live on"
     partial = list(ResultStore(killed_dir).records())
     assert any(not r.finished for r in partial), "the run finished before it was killed"
 
