@@ -2,6 +2,9 @@
 every table is what the records generate."""
 
 import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -66,3 +69,18 @@ def test_committed_findings_report_matches_the_records():
     assert [(v["setting"], v["subject"], v["verdict"]) for v in committed["verdicts"]] == [
         (c.setting, c.subject, c.verdict) for f in check_findings(boards, comparisons)
         for c in f.checks], f"findings.json is stale: {fix}"
+
+
+def test_the_readmes_cost_of_the_main_job_is_what_the_records_say():
+    """The README's figures for `quick` come from ``benchmarks/board_cost.py``."""
+    root = LEADERBOARDS.parent
+    out = subprocess.run([sys.executable, "-m", "benchmarks.board_cost", str(RESULTS),
+                          "--suite", "quick", "--workers", "2", "--top", "100"], cwd=root,
+                         capture_output=True, text=True, check=True).stdout
+    hours, at_two = re.search(r"quick: \d+ runs, ([\d.]+) device-hours of rounds, ([\d.]+) h",
+                              out).groups()
+    dal = sum(float(share) for share in re.findall(r"^  dal[\w-]*: ([\d.]+)%", out,
+                                                   re.MULTILINE))
+    readme = " ".join((root / "README.md").read_text(encoding="utf-8").split())
+    assert f"rounds took {float(hours):.1f} CPU-hours" in readme
+    assert f"{float(at_two):.1f} hours with `--workers 2`, {dal:.0f}% of it in the DAL" in readme
