@@ -82,9 +82,9 @@ def test_sigkill_mid_run_then_resume_equals_uninterrupted(longer_suite, tmp_path
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait()
     deadline = time.time() + 30  # its workers and their run processes end with it
-    while workers & set(_living()) and time.time() < deadline:
+    while workers and workers & set(_living()) and time.time() < deadline:
         time.sleep(0.1)
-    assert not workers & set(_living()), "processes of the killed driver live on"
+    assert not (workers and workers & set(_living())), "processes of the killed driver live on"
     partial = list(ResultStore(killed_dir).records())
     assert any(not r.finished for r in partial), "the run finished before it was killed"
 
