@@ -18,7 +18,7 @@ from albench.record_files import read_store
 
 def board_cost(records) -> tuple[int, float, Counter, Counter]:
     """Runs, total seconds, seconds per strategy and runs per strategy of ``records``."""
-    seconds, runs, shared_zeros, total = Counter(), Counter(), set(), 0.0
+    seconds, runs, shared_zeros = Counter(), Counter(), set()
     for record in records:
         runs[record.spec.strategy] += 1
         for round_ in record.rounds:
@@ -28,8 +28,7 @@ def board_cost(records) -> tuple[int, float, Counter, Counter]:
                     continue  # trained once for every strategy of the seed
                 shared_zeros.add(record.round_zero)
             seconds[record.spec.strategy] += cost
-            total += cost
-    return sum(runs.values()), total, seconds, runs
+    return sum(runs.values()), sum(seconds.values()), seconds, runs
 
 
 def main() -> None:
