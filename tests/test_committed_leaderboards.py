@@ -47,6 +47,33 @@ def test_committed_markdown_matches_the_records(board, tmp_path):
         f"--out leaderboards --csv`")
 
 
+NOT_YET_RECOMPUTED = {"fmnist-b10", "fmnist-b100", "fmnist-b1000", "fmnist-gpu-b100"}
+"""Boards whose records predate their suite's current version (each board says so).
+``fmnist-gpu-b100`` needs a GPU; the others are being recomputed in ``leaderboards/pending``."""
+
+
+@pytest.mark.parametrize("board", BOARDS, ids=lambda p: p.stem)
+def test_every_current_board_has_every_run_its_suite_plans(board):
+    """A board made by its suite's current version has, for every installed strategy, a
+    complete run for every seed the suite gives it (10, or 5 for the expensive ones)."""
+    from albench.plugins import get_plugins
+    from albench.spec import load_suite
+
+    suite = load_suite(board.stem)
+    records = [r for r in RecordFolder(RESULTS).records() if r.spec.suite == suite.name]
+    versions = {r.spec.suite_version for r in records}
+    if board.stem in NOT_YET_RECOMPUTED:
+        assert versions and max(versions) < suite.version, (
+            f"{board.stem} is at version {suite.version} now: drop it from NOT_YET_RECOMPUTED")
+        return
+    assert versions == {suite.version}, f"{board.stem} mixes suite versions {versions}"
+    strategies = get_plugins().names("strategies") if suite.strategies == ["all"] else (
+        suite.strategies)
+    planned = {(s.strategy, s.seed) for s in suite.run_specs(strategies)}
+    complete = {(r.spec.strategy, r.spec.seed) for r in records if r.status == "complete"}
+    assert sorted(planned - complete) == [], f"{board.stem} lacks these runs"
+
+
 def test_committed_findings_report_matches_the_records():
     from albench.report import load_board
     from albench.report.findings import (
