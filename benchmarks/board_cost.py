@@ -6,6 +6,14 @@ the strategies that took the largest shares. The seconds are those the records m
 they include whatever else the machine was running then.
 
     python -m benchmarks.board_cost leaderboards/results --suite quick --workers 2
+
+With ``--remaining``, for a store being filled (a rerun in resumable chunks): the runs each
+suite's current version still lacks and their predicted cost, each strategy's mean seconds a
+complete run of that version; for a strategy with none yet, its cost in ``--earlier`` records
+of an older version, scaled by the ratio of the versions' costs where both were measured.
+
+    python -m benchmarks.board_cost results --suite fmnist-b100 --remaining \
+        --earlier leaderboards/results
 """
 
 from __future__ import annotations
@@ -31,19 +39,84 @@ def board_cost(records) -> tuple[int, float, Counter, Counter]:
     return sum(runs.values()), sum(seconds.values()), seconds, runs
 
 
+def remaining_cost(suite_name: str, records, earlier=()) -> tuple[Counter, Counter, dict]:
+    """Runs missing per strategy of ``suite_name``'s current version, their predicted
+    seconds, and how each strategy's prediction was made.
+
+    A strategy with complete runs of the current version is predicted by their mean; one
+    with none, by its mean in ``earlier`` records (complete runs of older versions) times
+    the ratio of the two versions' costs over the strategies complete in both."""
+    from albench.plugins import get_plugins
+    from albench.spec import load_suite
+
+    suite = load_suite(suite_name)
+    names = get_plugins().names("strategies") if suite.strategies == ["all"] else (
+        suite.strategies)
+    complete = [r for r in records
+                if r.spec.suite_version == suite.version and r.status == "complete"]
+    done = {(r.spec.strategy, r.spec.seed) for r in complete}
+    now = _mean_seconds(complete)
+    before = _mean_seconds([r for r in earlier if r.spec.suite == suite_name
+                            and r.spec.suite_version < suite.version
+                            and r.status == "complete"])
+    both = set(now) & set(before)
+    ratio = (sum(now[s] for s in both) / sum(before[s] for s in both)) if both else None
+    missing, predicted, how = Counter(), Counter(), {}
+    for spec in suite.run_specs(names):
+        if (spec.strategy, spec.seed) in done:
+            continue
+        name = spec.strategy
+        missing[name] += 1
+        if name in now:
+            predicted[name] += now[name]
+            how[name] = "measured"
+        elif name in before and ratio is not None:
+            predicted[name] += before[name] * ratio
+            how[name] = f"earlier version x {ratio:.2f}"
+        else:
+            how[name] = "unmeasured"
+    return missing, predicted, how
+
+
+def _mean_seconds(records) -> dict[str, float]:
+    _, _, seconds, runs = board_cost(records)
+    return {strategy: seconds[strategy] / runs[strategy] for strategy in runs}
+
+
+def print_remaining(suite: str, records, earlier, workers: int) -> None:
+    missing, predicted, how = remaining_cost(suite, records, earlier)
+    total = sum(predicted.values())
+    unmeasured = sorted(s for s, h in how.items() if h == "unmeasured")
+    print(f"{suite}: {sum(missing.values())} runs left, {total / 3600:.2f} device-hours "
+          f"predicted ({total / 3600 / workers:.2f} h at {workers} workers)"
+          + (f", not counting {len(unmeasured)} unmeasured strategies" if unmeasured else ""))
+    for strategy, count in sorted(missing.items()):
+        cost = ("" if how[strategy] == "unmeasured"
+                else f" {predicted[strategy] / count:.0f} s a run,")
+        print(f"  {strategy}: {count} runs,{cost} {how[strategy]}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", help="a results directory or a folder of record files")
     parser.add_argument("--suite", action="append", help="only these suites (repeat)")
     parser.add_argument("--workers", type=int, default=2, help="runs at a time, for wall time")
     parser.add_argument("--top", type=int, default=5, help="strategies listed per suite")
+    parser.add_argument("--remaining", action="store_true",
+                        help="the runs each suite's current version lacks, and their cost")
+    parser.add_argument("--earlier", help="with --remaining: records of older versions "
+                        "(e.g. leaderboards/results) to predict unmeasured strategies from")
     args = parser.parse_args()
     by_suite: dict[str, list] = {}
     for record in read_store(args.results):
-        if record.status == "complete" and (not args.suite or record.spec.suite in args.suite):
+        if not args.suite or record.spec.suite in args.suite:
             by_suite.setdefault(record.spec.suite, []).append(record)
+    earlier = list(read_store(args.earlier)) if args.earlier else []
     for suite, records in sorted(by_suite.items()):
-        n, total, seconds, runs = board_cost(records)
+        if args.remaining:
+            print_remaining(suite, records, earlier, args.workers)
+            continue
+        n, total, seconds, runs = board_cost([r for r in records if r.status == "complete"])
         print(f"{suite}: {n} runs, {total / 3600:.2f} device-hours of rounds, "
               f"{total / 3600 / args.workers:.2f} h at {args.workers} workers, "
               f"{3600 * n / total * args.workers:.0f} runs/h")

@@ -1,0 +1,46 @@
+"""``benchmarks/board_cost.py --remaining``: what a rerun still lacks and what it will cost."""
+
+from pathlib import Path
+
+import pytest
+
+from albench.record_files import RecordFolder
+from benchmarks.board_cost import _mean_seconds, remaining_cost
+
+RESULTS = Path(__file__).resolve().parent.parent / "leaderboards" / "results"
+QUICK = sorted(RecordFolder(RESULTS).records(), key=lambda r: r.run_id) if (
+    RESULTS / "quick").is_dir() else []
+
+pytestmark = pytest.mark.skipif(not QUICK, reason="no committed quick records")
+
+
+def _quick():
+    return [r for r in QUICK if r.spec.suite == "quick"]
+
+
+def test_a_complete_board_lacks_nothing():
+    missing, predicted, _ = remaining_cost("quick", _quick())
+    assert not missing and not predicted
+
+
+def test_missing_runs_are_predicted_from_their_strategys_complete_runs():
+    records = _quick()
+    dropped = [r for r in records if r.spec.strategy == "entropy" and r.spec.seed in (3, 7)]
+    kept = [r for r in records if r not in dropped]
+    missing, predicted, how = remaining_cost("quick", kept)
+    assert dict(missing) == {"entropy": 2}
+    assert predicted["entropy"] == pytest.approx(2 * _mean_seconds(kept)["entropy"])
+    assert how == {"entropy": "measured"}
+
+
+def test_a_strategy_without_runs_is_scaled_from_an_earlier_version():
+    records = _quick()
+    current = [r for r in records if r.spec.strategy != "margin"]
+    earlier = [r.model_copy(update={"spec": r.spec.model_copy(update={"suite_version": 1})})
+               for r in records]  # the same costs: a ratio of 1
+    missing, predicted, how = remaining_cost("quick", current, earlier)
+    assert missing["margin"] == 10
+    assert how["margin"] == "earlier version x 1.00"
+    assert predicted["margin"] == pytest.approx(10 * _mean_seconds(records)["margin"])
+    _, _, unscaled = remaining_cost("quick", current)
+    assert unscaled == {"margin": "unmeasured"}
