@@ -1,13 +1,18 @@
 """``benchmarks/board_cost.py --remaining``: what a rerun still lacks and what it will cost."""
 
+import importlib.util
 from pathlib import Path
 
 import pytest
 
 from albench.record_files import RecordFolder
-from benchmarks.board_cost import _mean_seconds, remaining_cost
 
-RESULTS = Path(__file__).resolve().parent.parent / "leaderboards" / "results"
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "leaderboards" / "results"
+_spec = importlib.util.spec_from_file_location("board_cost", ROOT / "benchmarks" / "board_cost.py")
+board_cost = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(board_cost)  # a script, not part of the installed package
+remaining_cost, _mean_seconds = board_cost.remaining_cost, board_cost._mean_seconds
 QUICK = sorted(RecordFolder(RESULTS).records(), key=lambda r: r.run_id) if (
     RESULTS / "quick").is_dir() else []
 
