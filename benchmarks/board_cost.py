@@ -112,10 +112,11 @@ def main() -> None:
         if not args.suite or record.spec.suite in args.suite:
             by_suite.setdefault(record.spec.suite, []).append(record)
     earlier = list(read_store(args.earlier)) if args.earlier else []
+    if args.remaining:  # a suite the store has no run of yet lacks all of them
+        for suite in args.suite or sorted(by_suite):
+            print_remaining(suite, by_suite.get(suite, []), earlier, args.workers)
+        return
     for suite, records in sorted(by_suite.items()):
-        if args.remaining:
-            print_remaining(suite, records, earlier, args.workers)
-            continue
         n, total, seconds, runs = board_cost([r for r in records if r.status == "complete"])
         print(f"{suite}: {n} runs, {total / 3600:.2f} device-hours of rounds, "
               f"{total / 3600 / args.workers:.2f} h at {args.workers} workers, "
