@@ -221,12 +221,7 @@ def _checked_job(plugins, suite, strategies, strategy_options, seeds, executor, 
         suite_obj = load_suite(suite)
     except SuiteError as exc:
         _fail(str(exc))
-    if strategies:
-        names = list(strategies)
-    elif suite_obj.strategies == ["all"]:
-        names = plugins.names("strategies")
-    else:
-        names = list(suite_obj.strategies)
+    names = list(strategies) or suite_obj.strategy_names(plugins.names("strategies"))
     try:
         names = [plugins.get("strategies", name).name for name in names]
         suite_obj = suite_obj.model_copy(update={

@@ -145,6 +145,10 @@ class Suite(BaseModel):
             setting.training_config(self.training)
         return self
 
+    def strategy_names(self, installed: list[str]) -> list[str]:
+        """The suite's strategies: ``installed`` (every installed one) for ``all``."""
+        return list(installed) if self.strategies == ["all"] else list(self.strategies)
+
     def run_specs(self, strategies: list[str], seeds: list[int] | None = None) -> list[RunSpec]:
         """Every (setting, strategy, seed) run, in a stable order.
 

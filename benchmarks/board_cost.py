@@ -50,8 +50,7 @@ def remaining_cost(suite_name: str, records, earlier=()) -> tuple[Counter, Count
     from albench.spec import load_suite
 
     suite = load_suite(suite_name)
-    names = get_plugins().names("strategies") if suite.strategies == ["all"] else (
-        suite.strategies)
+    names = suite.strategy_names(get_plugins().names("strategies"))
     complete = [r for r in records
                 if r.spec.suite_version == suite.version and r.status == "complete"]
     done = {(r.spec.strategy, r.spec.seed) for r in complete}

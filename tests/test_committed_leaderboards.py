@@ -67,8 +67,7 @@ def test_every_current_board_has_every_run_its_suite_plans(board):
             f"{board.stem} is at version {suite.version} now: drop it from NOT_YET_RECOMPUTED")
         return
     assert versions == {suite.version}, f"{board.stem} mixes suite versions {versions}"
-    strategies = get_plugins().names("strategies") if suite.strategies == ["all"] else (
-        suite.strategies)
+    strategies = suite.strategy_names(get_plugins().names("strategies"))
     planned = {(s.strategy, s.seed) for s in suite.run_specs(strategies)}
     complete = {(r.spec.strategy, r.spec.seed) for r in records if r.status == "complete"}
     assert sorted(planned - complete) == [], f"{board.stem} lacks these runs"
