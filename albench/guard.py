@@ -52,8 +52,12 @@ def strategy_view(dataset: Dataset) -> Dataset:
 
 
 def query_context(dataset: Dataset, trainer: Trainer, model: nn.Module, labeled: np.ndarray,
-                  rng: np.random.Generator, round_: int = 0) -> QueryContext:
-    """The context a strategy gets: a label-free view and read-only copies of the state."""
+                  rng: np.random.Generator, round_: int = 0,
+                  run_start: np.random.Generator | None = None) -> QueryContext:
+    """The context a strategy gets: a label-free view and read-only copies of the state.
+
+    ``run_start`` is the run's first query's ``rng`` (``rng`` itself by default), which
+    :meth:`QueryContext.run_rng` copies."""
     view = strategy_view(dataset)
     mask = labeled_mask(dataset.pool_size, labeled)
     return QueryContext(
@@ -62,7 +66,7 @@ def query_context(dataset: Dataset, trainer: Trainer, model: nn.Module, labeled:
         labeled_labels=read_only(dataset.y_pool[labeled]), rng=rng,
         _trainer=Trainer(view, trainer.model_factory, trainer.config, trainer.device,
                         trainer.model_options),
-        round=round_,
+        round=round_, _run_start=run_start,
     )
 
 

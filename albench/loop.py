@@ -213,10 +213,12 @@ def fit_round(run: PreparedRun, labeled: np.ndarray, round_: int) -> FitResult:
 def round_context(run: PreparedRun, model: nn.Module, labeled: np.ndarray,
                   round_: int) -> QueryContext:
     """Round ``round_``'s query context (see :func:`albench.guard.query_context`), its
-    ``rng`` seeded for the round."""
-    return query_context(run.dataset, run.trainer, model, labeled,
-                         np.random.default_rng(derived_seed(run.spec.seed, STRATEGY, round_)),
-                         round_)
+    ``rng`` seeded for the round; the run's first query is round 0's."""
+    def strategy_rng(round_: int) -> np.random.Generator:
+        return np.random.default_rng(derived_seed(run.spec.seed, STRATEGY, round_))
+
+    return query_context(run.dataset, run.trainer, model, labeled, strategy_rng(round_),
+                         round_, run_start=strategy_rng(0))
 
 
 def iter_rounds(run: PreparedRun, record: RunRecord, query_timeout: float | None = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -143,6 +144,13 @@ class QueryContext:
     round: int = 0
     notes: list[str] = field(default_factory=list)
     """What the strategy reported about this query (``note``); stored with the round."""
+    _run_start: np.random.Generator | None = field(default=None, repr=False)
+    """Private: the run's first query's ``rng`` as it started (see :meth:`run_rng`); by
+    default ``rng`` as it is now."""
+
+    def __post_init__(self):
+        self._run_start = copy.deepcopy(self._run_start if self._run_start is not None
+                                        else self.rng)
 
     @property
     def device(self) -> torch.device:
@@ -162,6 +170,13 @@ class QueryContext:
         import torch
 
         return torch.Generator().manual_seed(self.draw_seed(2**63))
+
+    def run_rng(self) -> np.random.Generator:
+        """A fresh generator, the same in every round of a run: the run's first query's
+        ``rng`` as it started. Seed from it what a strategy computes once and keeps for
+        later rounds (an autoencoder of the pool), so that a resumed run or a replayed
+        round rebuilds exactly what an uninterrupted run kept."""
+        return copy.deepcopy(self._run_start)
 
     @property
     def num_classes(self) -> int:

@@ -10,6 +10,7 @@ from albench.loop import (
     iter_rounds,
     new_record,
     prepare,
+    round_context,
     validate_selection,
 )
 from albench.plugins import Plugins, get_plugins
@@ -93,6 +94,17 @@ def test_resume_after_crash_gives_identical_results(tiny_suite, tmp_path):
     assert devices[2:] == [resumed.environment["device"]] * (len(devices) - 2)
     assert [r.accuracy for r in resumed.rounds] == [r.accuracy for r in uninterrupted.rounds]
     assert [r.queried for r in resumed.rounds] == [r.queried for r in uninterrupted.rounds]
+
+
+def test_every_round_offers_the_first_querys_rng_as_the_run_rng(tiny_suite):
+    run = prepare(_specs(tiny_suite, ["random"])[0], get_plugins(), "cpu")
+    labeled = initial_labeled(run.spec, run.dataset.pool_size)
+    first = round_context(run, None, labeled, 0).rng.random(4)
+    for round_ in range(3):
+        context = round_context(run, None, labeled, round_)
+        context.run_rng().random(9)  # each call starts afresh
+        assert np.array_equal(context.run_rng().random(4), first)
+        assert np.array_equal(context.rng.random(4), first) == (round_ == 0)
 
 
 def test_finished_runs_are_skipped_unless_forced(tiny_suite, tmp_path):

@@ -91,6 +91,29 @@ class ResetsHead:
         return context.rng.choice(context.unlabeled_idx, budget, replace=False)
 
 
+class RemembersFirstRng:
+    """Keeps a random order drawn at its first query: a resumed run would draw another."""
+
+    def __init__(self):
+        self.order = None
+
+    def select(self, context, budget):
+        if self.order is None:
+            self.order = context.rng.permutation(context.dataset.pool_size)
+        return self.order[~context.labeled_mask()[self.order]][:budget]
+
+
+class RemembersRunRng(RemembersFirstRng):
+    """The same, drawn from ``context.run_rng()`` and kept per run: what a resume repeats."""
+
+    def select(self, context, budget):
+        key = context.run_rng().integers(2**63)
+        if self.order is None or self.order[0] != key:
+            self.order = (key, context.run_rng().permutation(context.dataset.pool_size))
+        order = self.order[1]
+        return order[~context.labeled_mask()[order]][:budget]
+
+
 class SwallowsOptions:
     def __init__(self, **options):
         pass
@@ -102,6 +125,10 @@ class SwallowsOptions:
 def test_builtin_strategies_conform():
     check_strategy(RandomSampling, name="random")
     check_strategy(lambda: UncertaintySampling(entropy), name="entropy")
+
+
+def test_state_kept_between_queries_conforms_when_drawn_from_the_run_rng():
+    check_strategy(RemembersRunRng)
 
 
 def test_a_cnn_strategy_conforms_on_toy_images():
@@ -117,6 +144,7 @@ def test_a_cnn_strategy_conforms_on_toy_images():
     (GlobalNumpy, "changed global random state"),
     (GlobalTorch, "changed global random state"),
     (FreshEntropy, "not deterministic"),
+    (RemembersFirstRng, "selects differently once it has answered another run's query"),
     (Argpartition, "raised ValueError with a budget equal to the whole unlabelled pool"),
     (ClassBalanced, "raised IndexError with labelled examples of a single class"),
     (NeedsLabels, "raised ValueError with an empty labelled set"),

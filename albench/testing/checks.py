@@ -129,8 +129,10 @@ def strategy_checks(factory: Callable[..., object], name: str | None = None,
     """The conformance checks of the strategy that ``factory(**options)`` builds.
 
     The strategy must return ``budget`` distinct, in-range, unlabelled pool indices; be
-    deterministic for a fixed ``context.rng``; cope with a budget of one, a budget of the
-    whole unlabelled pool, labelled examples of one class only and an empty labelled set
+    deterministic for a fixed ``context.rng``, also after answering another run's query
+    (state kept between queries must come from the data and ``context.run_rng()``); cope
+    with a budget of one, a budget of the whole unlabelled pool, labelled examples of one
+    class only and an empty labelled set
     (an untrained model); never touch global random state (``random``, ``numpy.random``,
     torch's default generator); leave the model, index arrays and data unchanged; and
     reject unknown options with ``TypeError``. Its contexts are built like a run's, so the
@@ -146,9 +148,10 @@ def strategy_checks(factory: Callable[..., object], name: str | None = None,
     dataset = dataset if dataset is not None else toy_dataset(images=images)
     trained = "a trained model and 12 labelled examples"
 
-    def call(context: QueryContext, budget: int, situation: str, method: str = "select"):
+    def call(context: QueryContext, budget: int, situation: str, method: str = "select",
+             strategy=None):
         before, state = _global_state(), _state(context)
-        strategy = factory(**options)
+        strategy = strategy if strategy is not None else factory(**options)
         try:
             out = (strategy.scores(context) if method == "scores"
                    else getattr(strategy, method)(context, budget))
@@ -165,8 +168,8 @@ def strategy_checks(factory: Callable[..., object], name: str | None = None,
         return out
 
     def select(context: QueryContext, budget: int, situation: str,
-               method: str = "select") -> np.ndarray:
-        selected = call(context, budget, situation, method)
+               method: str = "select", strategy=None) -> np.ndarray:
+        selected = call(context, budget, situation, method, strategy)
         labeled = context.labeled_mask()
         try:
             return validate_selection(selected, budget, labeled, f"strategy {name!r}")
@@ -182,6 +185,18 @@ def strategy_checks(factory: Callable[..., object], name: str | None = None,
         if not np.array_equal(np.sort(first()), np.sort(again)):
             raise AssertionError(f"{name} is not deterministic: two selections with the same "
                                  f"context.rng differ; use context.rng for all randomness")
+
+    def no_memory() -> None:
+        strategy = factory(**options)
+        select(toy_context(dataset, model=model, seed=1), 10, "another run's context",
+               strategy=strategy)
+        again = select(toy_context(dataset, model=model, seed=0), 10,
+                       "a context after another run's", strategy=strategy)
+        if not np.array_equal(np.sort(first()), np.sort(again)):
+            raise AssertionError(f"{name} selects differently once it has answered another "
+                                 f"run's query: what it keeps between queries must depend "
+                                 f"only on the data and context.run_rng(), or a resumed run "
+                                 f"or a replayed round would not repeat an uninterrupted one")
 
     def whole_pool() -> None:
         nearly_all = toy_context(dataset, n_labeled=dataset.pool_size - 7, model=model)
@@ -220,6 +235,7 @@ def strategy_checks(factory: Callable[..., object], name: str | None = None,
         "rejects_unknown_options": lambda: _check_unknown_option(factory, name),
         "selects_valid_indices": first,
         "is_deterministic": deterministic,
+        "keeps_nothing_from_another_run": no_memory,
         "copes_with_a_budget_of_one": lambda: select(
             toy_context(dataset, model=model, seed=0), 1, "a budget of one"),
         "copes_with_a_budget_of_the_whole_pool": whole_pool,

@@ -11,6 +11,8 @@ import torch
 from torch import nn
 from torch.nn.utils import skip_init
 
+from albench import QueryContext
+
 Init = Literal["torch", "glorot"]
 """``torch``: PyTorch's default initialisation; ``glorot``: Keras's (glorot-uniform, zero bias)."""
 
@@ -141,3 +143,15 @@ def autoencoder_features(x: torch.Tensor, generator: torch.Generator, code: int 
             optimizer.step()
     with torch.no_grad():
         return torch.cat([encoder(part) for part in x.split(8192)])
+
+
+def run_generator(context: QueryContext, generator: torch.Generator) -> torch.Generator:
+    """The generator that trains what a run keeps across rounds (the autoencoder).
+
+    Seeded like the run's first query's ``generator`` (``context.torch_generator()``): at
+    that query it is ``generator`` itself, which then goes on to train the discriminators;
+    in a later round it is a fresh one, so that a resumed run or a replayed round trains the
+    autoencoder an uninterrupted run trained at its first query.
+    """
+    seed = int(context.run_rng().integers(2**63))
+    return generator if generator.initial_seed() == seed else torch.Generator().manual_seed(seed)

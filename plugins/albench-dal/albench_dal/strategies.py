@@ -12,6 +12,7 @@ from albench.scoring import gumbel_top_k, top_k
 from albench_dal.networks import (
     DiscriminatorConfig,
     autoencoder_features,
+    run_generator,
     train_discriminator,
     unlabeled_probability,
 )
@@ -40,7 +41,7 @@ class DiscriminativeSampling:
 
     ``representation``: ``embedding`` (the model's penultimate layer), ``raw`` (flattened
     normalised inputs) or ``autoencoder`` (codes of an MLP autoencoder trained on the whole
-    pool, kept while the pool stays the same).
+    pool at a run's first query and kept for its later rounds).
     """
 
     def __init__(self, representation: Representation = "embedding", *, sub_batches: int = 10,
@@ -63,7 +64,7 @@ class DiscriminativeSampling:
         self.discriminator = DiscriminatorConfig(hidden, depth, lr, batch_size, max_epochs,
                                                  stop_accuracy)
         self.ae_code, self.ae_epochs = ae_code, ae_epochs
-        self._codes: tuple[str, torch.Tensor] | None = None
+        self._codes: tuple[tuple[str, int], torch.Tensor] | None = None
 
     def select(self, context: QueryContext, budget: int) -> np.ndarray:
         generator = context.torch_generator()
@@ -101,11 +102,12 @@ class DiscriminativeSampling:
         pixels = context.pool_inputs(everything).flatten(1).to(context.device)
         if self.representation == "raw":
             return pixels
-        revision = context.dataset.revision
-        if self._codes is None or self._codes[0] != revision:
-            codes = autoencoder_features(pixels, generator, code=self.ae_code,
+        ae_generator = run_generator(context, generator)
+        key = (context.dataset.revision, ae_generator.initial_seed())
+        if self._codes is None or self._codes[0] != key:
+            codes = autoencoder_features(pixels, ae_generator, code=self.ae_code,
                                          epochs=self.ae_epochs)
-            self._codes = (revision, codes)
+            self._codes = (key, codes)
         return self._codes[1]
 
 

@@ -26,6 +26,7 @@ from albench.scoring import gumbel_top_k, top_k
 from albench_dal.networks import (
     DiscriminatorConfig,
     initialise,
+    run_generator,
     train_discriminator,
     unlabeled_probability,
 )
@@ -153,7 +154,8 @@ class StudyDiscriminativeSampling:
     ``representation``: ``embedding`` (the model's penultimate layer, as the study's
     ``DiscriminativeRepresentationSampling``), ``raw`` (inputs divided by their scale only,
     as ``DiscriminativeSampling``) or ``conv-autoencoder`` (the study's convolutional
-    autoencoder's 7x7x4 codes, trained once per pool, as ``DiscriminativeAutoencoderSampling``).
+    autoencoder's 7x7x4 codes, trained at a run's first query and kept for its later rounds,
+    as ``DiscriminativeAutoencoderSampling``).
     ``temperature`` samples each sub-batch from the subsample with probability
     ∝ exp(P(unlabelled) / T), as ``DiscriminativeStochasticSampling``. ``max_epochs`` and
     ``ae_epochs`` override the study's epoch caps (departures, for cost).
@@ -179,7 +181,7 @@ class StudyDiscriminativeSampling:
         self.temperature = temperature
         self.max_epochs = max_epochs
         self.ae_epochs = ae_epochs
-        self._codes: tuple[str, torch.Tensor, tuple[int, ...]] | None = None
+        self._codes: tuple[tuple[str, int], torch.Tensor, tuple[int, ...]] | None = None
         self.last_steps: list[tuple[np.ndarray, np.ndarray]] = []
         """The last query's (candidates, picks) per sub-batch, for inspection."""
 
@@ -220,9 +222,11 @@ class StudyDiscriminativeSampling:
         if pixels.ndim != 4:
             raise ValueError(f"dal-ae-study: needs image inputs (channels, height, width), "
                              f"got pool inputs of shape {dataset.input_shape}")
-        if self._codes is None or self._codes[0] != dataset.revision:
-            codes = conv_autoencoder_codes(pixels.to(context.device), generator,
+        ae_generator = run_generator(context, generator)
+        key = (dataset.revision, ae_generator.initial_seed())
+        if self._codes is None or self._codes[0] != key:
+            codes = conv_autoencoder_codes(pixels.to(context.device), ae_generator,
                                            epochs=self.ae_epochs)
             height, width = (math.ceil(side / 4) for side in pixels.shape[2:])
-            self._codes = (dataset.revision, codes, (height, width, 4))
+            self._codes = (key, codes, (height, width, 4))
         return self._codes[1], self._codes[2]

@@ -1,5 +1,7 @@
 """DAL: conformance, the sub-batch schedule, sampling, and behaviour on two clusters."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -19,6 +21,7 @@ from albench.testing import (
     parametrize_with_checks,
     strategy_checks,
     toy_context,
+    toy_dataset,
 )
 
 NAMES = ["dal", "dal-raw", "dal-ae", "dal-stochastic"]
@@ -106,6 +109,25 @@ def test_autoencoder_is_seeded_by_its_generator_and_cached_per_pool():
     codes = strategy._codes[1]
     strategy.select(context, 2)
     assert strategy._codes[1] is codes
+
+
+@pytest.mark.parametrize("name, options", [
+    ("dal-ae", FAST), ("dal-ae-study", {"max_epochs": 3, "ae_epochs": 2})])
+def test_a_resumed_run_trains_the_autoencoder_the_uninterrupted_one_kept(name, options):
+    """A fresh strategy at round 1 (a resumed run, a replayed round) picks what the strategy
+    that trained its autoencoder at round 0 picks."""
+    dataset = toy_dataset(images=True)
+
+    def round_one():  # round 1 of the run whose first query was round_zero's
+        return replace(toy_context(dataset, n_labeled=9, seed=5), round=1,
+                       _run_start=np.random.default_rng(0))
+
+    round_zero = toy_context(dataset, n_labeled=6, seed=0)
+    uninterrupted = _factory(name)(**options)
+    uninterrupted.select(round_zero, 3)
+    resumed = _factory(name)(**options)
+    assert np.array_equal(uninterrupted.select(round_one(), 3), resumed.select(round_one(), 3))
+    assert torch.equal(uninterrupted._codes[1], resumed._codes[1])
 
 
 def test_bad_options_are_refused():
