@@ -132,11 +132,11 @@ def strategy_checks(factory: Callable[..., object], name: str | None = None,
     deterministic for a fixed ``context.rng``, also after answering another run's query
     (state kept between queries must come from the data and ``context.run_rng()``); cope
     with a budget of one, a budget of the whole unlabelled pool, labelled examples of one
-    class only and an empty labelled set
-    (an untrained model); never touch global random state (``random``, ``numpy.random``,
-    torch's default generator); leave the model, index arrays and data unchanged; and
-    reject unknown options with ``TypeError``. Its contexts are built like a run's, so the
-    labels of unlabelled examples are out of its reach (``context.dataset.y_pool`` is all -1).
+    class only and an empty labelled set (an untrained model); never touch global random
+    state (``random``, ``numpy.random``, torch's default generator); leave the model, index
+    arrays and data unchanged; and reject unknown options with ``TypeError``. Its contexts
+    are built like a run's, so the labels of unlabelled examples are out of its reach
+    (``context.dataset.y_pool`` is all -1).
     A strategy with ``scores(context)`` must return one number per unlabelled example, none
     NaN, whose top ``budget`` (ties broken by lower pool index) are what ``select`` returns;
     one with ``selection_order(context, budget)`` must return the indices ``select`` returns.
