@@ -138,6 +138,15 @@ def alive_nodes() -> set[str]:
 ADDRESS = f"127.0.0.1:{HEAD_PORT}"
 
 
+def wait_for_nodes(ready) -> set[str]:
+    """The cluster's live nodes once ``ready(alive)`` holds, within ``START_TIMEOUT``."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while not ready(alive := alive_nodes()):
+        assert time.monotonic() < deadline, f"the cluster's live nodes stayed {alive}"
+        time.sleep(1)
+    return alive
+
+
 @pytest.fixture(scope="module")
 def base_dir():
     path = Path(tempfile.mkdtemp(prefix="r22c", dir="/tmp"))  # Ray's socket paths are short
@@ -148,6 +157,7 @@ def base_dir():
 @pytest.fixture(scope="module")
 def head(base_dir):
     node = start_node(base_dir / "head", head=True)
+    (node.id,) = wait_for_nodes(lambda alive: len(alive) == 1)
     yield node
     node.stop()
 
@@ -155,14 +165,11 @@ def head(base_dir):
 @pytest.fixture
 def worker(head, base_dir, monkeypatch):
     """A worker node joined to ``head``, and the driver pointed at the cluster."""
-    before = alive_nodes()
+    # the cluster may not yet have noticed that an earlier test's worker node is gone
+    wait_for_nodes(lambda alive: alive == {head.id})
     node = start_node(base_dir / f"worker{time.monotonic_ns()}", head=False)
-    for _ in range(120):
-        if len(alive_nodes() - before) == 1:
-            break
-        time.sleep(1)
-    node.id = (alive_nodes() - before).pop()
-    (node.head,) = before
+    (node.id,) = wait_for_nodes(lambda alive: len(alive - {head.id}) == 1) - {head.id}
+    node.head = head.id
     for key, value in {**RAY_ENV, "RAY_ADDRESS": ADDRESS}.items():
         monkeypatch.setenv(key, value)
     yield node
