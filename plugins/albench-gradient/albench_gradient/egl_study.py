@@ -59,9 +59,9 @@ def study_egl_scores(model: nn.Module, inputs, n: int, chunk: int = 100,
 
 class StudyEGL:
     """The study's EGL: chunk-mean gradient norms per label, weighted by each example's
-    probabilities; ``chunk`` (default 100, the study's) examples per gradient. The chunks
-    are random groups of the unlabelled pool, drawn from ``context.rng`` (the study's chunks
-    were consecutive in its shuffled pool)."""
+    probabilities; ``chunk`` (default 100, the study's) examples per gradient. Like the
+    study's, the chunks are consecutive unlabelled examples in an order of the pool shuffled
+    once per run (from ``context.run_rng()``)."""
 
     def __init__(self, chunk: int = 100, clip: float = KERAS_EPSILON):
         if chunk < 1:
@@ -71,7 +71,10 @@ class StudyEGL:
         self.chunk, self.clip = chunk, clip
 
     def scores(self, context: QueryContext) -> np.ndarray:
-        order = context.rng.permutation(len(context.unlabeled_idx))
+        pool_size = context.dataset.pool_size
+        position = np.empty(pool_size, dtype=np.int64)
+        position[context.run_rng().permutation(pool_size)] = np.arange(pool_size)
+        order = np.argsort(position[context.unlabeled_idx])
         shuffled = context.unlabeled_idx[order]
 
         def inputs(start: int, stop: int) -> torch.Tensor:

@@ -82,17 +82,21 @@ def test_egl_study_conforms_on_a_convnet():
     check_strategy(StudyEGL, name="egl-study", model="lenet", images=True)
 
 
-def test_chunks_are_random_groups_drawn_from_the_context_rng():
-    context = toy_context()
-    scores = StudyEGL(chunk=7).scores(replace(context, rng=np.random.default_rng(3)))
-    order = np.random.default_rng(3).permutation(len(context.unlabeled_idx))
-    shuffled = context.unlabeled_idx[order]
+def test_chunks_follow_one_shuffle_of_the_pool_per_run():
+    context = toy_context()  # its run_rng() is default_rng(0)
+    scores = StudyEGL(chunk=7).scores(context)
+    pool_order = np.random.default_rng(0).permutation(context.dataset.pool_size)
+    shuffled = pool_order[np.isin(pool_order, context.unlabeled_idx)]
     expected = study_egl_scores(context.model, lambda a, b: context.pool_inputs(shuffled[a:b]),
-                                len(order), chunk=7)
-    np.testing.assert_allclose(scores[order], expected, rtol=1e-6)
+                                len(shuffled), chunk=7)
+    np.testing.assert_allclose(scores[np.searchsorted(context.unlabeled_idx, shuffled)],
+                               expected, rtol=1e-6)
     in_order = study_egl_scores(context.model, lambda a, b: context.pool_inputs(
-        context.unlabeled_idx[a:b]), len(order), chunk=7)
+        context.unlabeled_idx[a:b]), len(shuffled), chunk=7)
     assert not np.allclose(scores, in_order)
+    # a later round of the same run (another rng) chunks in the same order
+    later = replace(context, rng=np.random.default_rng(3))
+    np.testing.assert_array_equal(StudyEGL(chunk=7).scores(later), scores)
 
 
 def test_select_is_the_top_of_scores():
