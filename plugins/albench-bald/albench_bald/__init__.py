@@ -18,9 +18,11 @@ def albench_register_strategies(register):
     register("bayesian-least-confidence-study",
              "albench_bald.factories:bayesian_least_confidence_study",
              "the DAL study's Bayesian rule: bayesian-least-confidence with a fresh dropout "
-             "mask for every example in every pass (masks='per-example')")
+             "mask for every example in every pass (masks='per-example') and batch norm on "
+             "each pass's statistics over chunks of 128 (batch_stats=128)")
     register("bayesian-entropy-study", "albench_bald.factories:bayesian_entropy_study",
-             "the DAL study's Bayesian entropy: bayesian-entropy with masks='per-example'")
+             "the DAL study's Bayesian entropy: bayesian-entropy with masks='per-example' "
+             "and batch_stats=1000")
     register("bald", "albench_bald.factories:bald",
              "highest mutual information between label and weights (passes=100)")
     register("variation-ratios", "albench_bald.factories:variation_ratios",

@@ -14,21 +14,28 @@ from albench_bald.scores import bald, batchbald_select
 
 class MCDropoutSampling:
     """The examples with the highest score of ``passes`` MC-dropout predictions, with one
-    dropout mask per pass or (``masks="per-example"``, the DAL study's) per example."""
+    dropout mask per pass or (``masks="per-example"``, the DAL study's) per example.
+
+    ``batch_stats`` (the study's: 128 for least confidence, 1,000 for entropy) puts a model's
+    batch norm on the statistics of each pass over chunks of that many unlabelled examples,
+    as Keras's learning phase 1 did; by default batch norm uses its running statistics."""
 
     def __init__(self, name: str, score: Callable[[np.ndarray], np.ndarray], passes: int,
-                 masks: str = "per-pass"):
+                 masks: str = "per-pass", batch_stats: int | None = None):
         if passes < 1:
             raise ValueError(f"{name}: passes must be at least 1, got {passes}")
         if masks not in MASKS:
             raise ValueError(f"{name}: masks must be 'per-pass' or 'per-example', "
                              f"got {masks!r}")
+        if batch_stats is not None and batch_stats < 1:
+            raise ValueError(f"{name}: batch_stats must be at least 1, got {batch_stats}")
         self.name, self.score, self.passes, self.masks = name, score, passes, masks
+        self.batch_stats = batch_stats
 
     def scores(self, context: QueryContext) -> np.ndarray:
         """The score of each unlabelled example under one draw of ``passes`` dropout masks."""
         return mc_dropout_scores(context, context.unlabeled_idx, self.passes, self.score,
-                                 self.name, self.masks)
+                                 self.name, self.masks, self.batch_stats)
 
     def select(self, context: QueryContext, budget: int) -> np.ndarray:
         return top_k(self.scores(context), context.unlabeled_idx, budget)
