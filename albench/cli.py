@@ -564,12 +564,14 @@ def export_command(results_dir, out_dir, suites):
 @click.option("--results", "results_dir", default="results", show_default=True,
               type=click.Path(file_okay=False, exists=True), help="Results directory.")
 @click.option("--suite", help="Only this suite's runs (as stored).")
+@click.option("-s", "--strategy", "strategies", multiple=True,
+              help="Only this strategy's runs (repeat).")
 @click.option("--sample", default=2, show_default=True, type=click.IntRange(min=0),
               help="Rounds recomputed per run, chosen at random (0: every round).")
 @click.option("--seed", type=click.IntRange(min=0), help="Seed for choosing the rounds.")
 @click.option("--threads", type=click.IntRange(1, 1024),
               help="torch threads (default: the count each run records it was computed with).")
-def verify_command(results_dir, suite, sample, seed, threads):
+def verify_command(results_dir, suite, strategies, sample, seed, threads):
     """Recompute sampled rounds of stored runs on the CPU; report any that differ.
 
     Catches hand-edited and fabricated records. Runs are reproducible on a CPU at a fixed
@@ -582,9 +584,13 @@ def verify_command(results_dir, suite, sample, seed, threads):
 
     try:
         store = _record_source(results_dir)
-        records = list(store.records(suite))
+        records = [record for record in store.records(suite)
+                   if not strategies or record.spec.strategy in strategies]
     except (StoreError, RecordError) as exc:
         _fail(str(exc))
+    if strategies and not records:
+        _fail(f"no stored run of {', '.join(strategies)}"
+              + (f" in suite {suite}" if suite else "") + f" in {results_dir}")
     rng = np.random.default_rng(seed)
     plugins, failed = get_plugins(), len(store.invalid)
     for run_id, error in store.invalid.items():

@@ -34,6 +34,15 @@ def test_a_genuine_record_verifies(store):
     assert "1 verified, 0 differ or are invalid" in result.output
 
 
+def test_strategy_picks_the_runs_verified(store):
+    result = _verify(store, "-s", "random")
+    assert result.exit_code == 0, result.output
+    assert "1 verified" in result.output
+    result = _verify(store, "-s", "entropy")
+    assert result.exit_code != 0
+    assert "no stored run of entropy in" in result.output
+
+
 def test_a_hand_edited_accuracy_is_caught(store):
     [record] = store.records()
     stored = record.rounds[2].accuracy
