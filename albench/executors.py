@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from multiprocessing.connection import wait
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from albench.errors import AlbenchError
+from albench.errors import AlbenchError, raise_if_interrupted
 from albench.results import RoundRecord, RunRecord, parse_record
 from albench.spec import RunSpec
 
@@ -192,6 +192,7 @@ def run_messages(job: Job, before_query: Callable[[int], None] | None = None,
             yield Message("round", run_id, round_record.model_dump_json())
         yield Message("done", run_id)
     except Exception as exc:  # noqa: BLE001 -- a run's failure becomes its error message
+        raise_if_interrupted(exc)
         detail = "".join(traceback.format_exception_only(exc)).strip()
         yield Message("error", run_id, detail)
 

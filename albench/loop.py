@@ -16,7 +16,7 @@ import torch
 
 from albench import __version__, reproducibility
 from albench.devices import pick_device
-from albench.errors import AlbenchError
+from albench.errors import AlbenchError, raise_if_interrupted
 from albench.guard import changed_parts, owned_fingerprints, query_context
 from albench.plugins import Plugins
 from albench.reproducibility import device_label
@@ -72,6 +72,7 @@ def _select(strategy, context: QueryContext, budget: int, query_timeout: float |
     except StrategyError:
         raise
     except (Exception, SystemExit, GeneratorExit) as exc:  # a strategy may not end the run
+        raise_if_interrupted(exc)  # but Ctrl-C during a query does
         raise StrategyError(f"{who} raised {type(exc).__name__} in round {round_}: "
                             f"{exc}") from exc
 

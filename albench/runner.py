@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from tqdm.auto import tqdm
 
+from albench.errors import raise_if_interrupted
 from albench.eta import Eta, RoundCosts, format_seconds
 from albench.executors import Executor, Job, Message, RunProgress, RunState
 from albench.results import (
@@ -164,6 +165,9 @@ def run_specs(specs: list[RunSpec], store: ResultStore, executor: Executor,
                                 summary, options, query_timeout)
         driver = Driver(store, jobs, summary, progress, lines)
         executor.execute(jobs, driver.handle)
+    except Exception as exc:
+        raise_if_interrupted(exc)
+        raise
     finally:
         if driver is not None:
             driver.close()

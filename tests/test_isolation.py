@@ -10,6 +10,7 @@ import textwrap
 import time
 
 import pytest
+from pydantic import BaseModel, model_serializer
 
 from albench.results import ResultStore
 
@@ -157,3 +158,34 @@ def _claims(results):
             return db.execute("SELECT run_id FROM claims").fetchall()
     except sqlite3.OperationalError:  # the tables are being created
         return []
+
+
+class InterruptedWhileSerialising(BaseModel):
+    @model_serializer
+    def _serialise(self):
+        raise KeyboardInterrupt  # as the SIGTERM handler does, here inside pydantic's serialiser
+
+
+@pytest.mark.parametrize("where", ["driver", "run"])
+def test_an_interrupt_that_pydantic_wraps_still_interrupts(where, tiny_suite, tmp_path,
+                                                            monkeypatch):
+    """pydantic turns a KeyboardInterrupt raised in its serialisers into its own error; the
+    run must still stop as interrupted (claims released, nothing recorded as failed)."""
+    from albench.executors import LocalExecutor
+    from albench.runner import run_specs
+    from albench.spec import load_suite
+
+    def interrupted(*args):
+        return InterruptedWhileSerialising().model_dump()
+
+    store = ResultStore(tmp_path / "results")
+    executor = LocalExecutor()
+    if where == "driver":
+        monkeypatch.setattr(executor, "execute", interrupted)
+    else:  # inside the run, as its record is made
+        monkeypatch.setattr("albench.loop.new_record", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_specs(load_suite(tiny_suite).run_specs(["random"], seeds=[0]), store, executor,
+                  device="cpu", progress=False)
+    assert _claims(tmp_path / "results") == []
+    assert all(record.status != "failed" for record in store.records())
