@@ -177,22 +177,28 @@ def chunk_size(passes: int, device: torch.device) -> int:
 
 def mc_dropout_chunks(context: QueryContext, idx: np.ndarray, passes: int, strategy: str,
                       masks: Masks = "per-pass", batch_stats: int | None = None):
-    """Yield ``(start, probs)`` over ``idx`` in chunks; ``probs`` is ``(passes, chunk, C)``.
+    """Yield ``(positions, probs)`` over ``idx`` in chunks: ``probs`` is ``(passes, chunk, C)``
+    for the examples ``idx[positions]``.
 
-    One seed, drawn from ``context.rng``, fixes the masks for the whole pool. With
-    ``batch_stats`` and a model with batch norm, the chunks are ``batch_stats`` consecutive
-    examples of ``idx`` and each pass normalises over its chunk (see the module's docstring);
-    a model without batch norm is scored as without ``batch_stats``.
+    One seed, drawn from ``context.rng``, fixes the masks for the whole pool. The chunks are
+    consecutive examples of ``idx``, except with ``batch_stats`` and a model with batch norm:
+    then they are ``batch_stats`` consecutive examples in the order of one shuffle of the pool
+    per run (:meth:`QueryContext.run_order`), the study's groups, and each pass normalises
+    over its chunk (see the module's docstring). A model without batch norm is scored as
+    without ``batch_stats``.
     """
     if batch_stats is not None and batch_stats < 1:
         raise ValueError(f"{strategy}: batch_stats must be at least 1, got {batch_stats}")
     seed = context.draw_seed()
     with ConsistentMCDropout(context.model, passes, seed, strategy, masks,
                              batch_stats is not None) as mc:
-        step = batch_stats if mc.batch_norms else chunk_size(passes, context.device)
+        if mc.batch_norms:
+            order, step = context.run_order(idx), batch_stats
+        else:
+            order, step = np.arange(len(idx)), chunk_size(passes, context.device)
         for start in range(0, len(idx), step):
-            x = context.pool_inputs(idx[start:start + step]).to(context.device)
-            yield start, mc.proba(x)
+            positions = order[start:start + step]
+            yield positions, mc.proba(context.pool_inputs(idx[positions]).to(context.device))
 
 
 def mc_dropout_scores(context: QueryContext, idx: np.ndarray, passes: int,
@@ -200,8 +206,9 @@ def mc_dropout_scores(context: QueryContext, idx: np.ndarray, passes: int,
                       masks: Masks = "per-pass", batch_stats: int | None = None) -> np.ndarray:
     """``score`` of each example's MC-dropout probabilities, never holding the whole pool's."""
     out = np.empty(len(idx))
-    for start, probs in mc_dropout_chunks(context, idx, passes, strategy, masks, batch_stats):
-        out[start:start + probs.shape[1]] = score(probs)
+    for positions, probs in mc_dropout_chunks(context, idx, passes, strategy, masks,
+                                              batch_stats):
+        out[positions] = score(probs)
     return out
 
 
@@ -209,6 +216,6 @@ def mc_dropout_proba(context: QueryContext, idx: np.ndarray, passes: int,
                      strategy: str = "MC dropout", masks: Masks = "per-pass") -> np.ndarray:
     """Every pass's probabilities for ``idx`` at once: ``(passes, len(idx), C)``."""
     out = np.empty((passes, len(idx), context.num_classes), dtype=np.float32)
-    for start, probs in mc_dropout_chunks(context, idx, passes, strategy, masks):
-        out[:, start:start + probs.shape[1]] = probs
+    for positions, probs in mc_dropout_chunks(context, idx, passes, strategy, masks):
+        out[:, positions] = probs
     return out

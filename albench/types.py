@@ -178,6 +178,16 @@ class QueryContext:
         round rebuilds exactly what an uninterrupted run kept."""
         return copy.deepcopy(self._run_start)
 
+    def run_order(self, idx: np.ndarray) -> np.ndarray:
+        """Positions that put ``idx`` (pool indices) in the order of one shuffle of the pool,
+        drawn from :meth:`run_rng` and so the same in every round: ``idx[run_order(idx)]``.
+        The study's code shuffled its pool once at load and met the unlabelled examples in
+        that order; chunks of consecutive examples in it are random groups for a whole run."""
+        position = np.empty(self.dataset.pool_size, dtype=np.int64)
+        position[self.run_rng().permutation(self.dataset.pool_size)] = np.arange(
+            self.dataset.pool_size)
+        return np.argsort(position[idx])
+
     @property
     def num_classes(self) -> int:
         return self.dataset.num_classes

@@ -66,9 +66,9 @@ class BatchBALD:
         positions = np.empty(0, dtype=np.int64)
         scores = np.empty(0)
         kept = np.empty((self.passes, 0, context.num_classes), dtype=np.float32)
-        for start, probs in mc_dropout_chunks(context, context.unlabeled_idx, self.passes,
+        for chunk, probs in mc_dropout_chunks(context, context.unlabeled_idx, self.passes,
                                               "batchbald"):
-            positions = np.concatenate([positions, start + np.arange(probs.shape[1])])
+            positions = np.concatenate([positions, chunk])
             scores = np.concatenate([scores, bald(probs)])
             kept = np.concatenate([kept, probs], axis=1)
             best = np.sort(top_k(scores, np.arange(len(scores)), keep))

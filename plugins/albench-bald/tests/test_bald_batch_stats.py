@@ -3,13 +3,14 @@ against a reference that runs every pass as the study did (Keras learning phase 
 on the chunk's statistics, dropout on) with the same masks."""
 
 import copy
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from albench.mc_dropout import ConsistentMCDropout, mc_dropout_chunks
+from albench.mc_dropout import ConsistentMCDropout, mc_dropout_chunks, mc_dropout_scores
 from albench.testing import get_plugins, model_context, toy_context, toy_dataset
 
 
@@ -89,12 +90,42 @@ def test_passes_run_in_slices_with_the_same_result(images, monkeypatch):
     np.testing.assert_allclose(sliced, whole, rtol=1e-6, atol=1e-7)
 
 
-def test_the_pool_is_scored_in_chunks_of_batch_stats_examples():
+def chunks(context, batch_stats=15):
+    """The pool indices of each chunk ``mc_dropout_chunks`` scores, and the probabilities."""
+    idx = context.unlabeled_idx
+    return [(idx[positions], probs) for positions, probs in
+            mc_dropout_chunks(context, idx, 2, "t", batch_stats=batch_stats)]
+
+
+def test_chunks_are_batch_stats_examples_of_one_shuffle_of_the_pool_per_run():
     dataset = toy_dataset(n_pool=40, images=True)
-    context = model_context(dataset, BatchNormNet(dataset.input_shape, dataset.num_classes))
-    sizes = [probs.shape[1] for _, probs in
-             mc_dropout_chunks(context, context.unlabeled_idx, 2, "t", batch_stats=15)]
-    assert sizes == [15, 15, 10]
+    context = model_context(dataset, BatchNormNet(dataset.input_shape, dataset.num_classes),
+                            labeled_idx=[3, 17, 25], seed=4)
+    groups = [members for members, _ in chunks(context)]
+    assert [len(members) for members in groups] == [15, 15, 7]
+    pool_order = np.random.default_rng(4).permutation(dataset.pool_size)  # the run's shuffle
+    expected = pool_order[np.isin(pool_order, context.unlabeled_idx)]
+    np.testing.assert_array_equal(np.concatenate(groups), expected)
+    # a later round of the same run (another rng) groups the examples the same way
+    later = [members for members, _ in chunks(replace(context, rng=np.random.default_rng(9)))]
+    for members, again in zip(groups, later, strict=True):
+        np.testing.assert_array_equal(again, members)
+    # each example's score is the one its group gives it
+    score = lambda probs: probs[:, :, 0].mean(0)
+    scores = mc_dropout_scores(replace(context, rng=np.random.default_rng(4)),
+                               context.unlabeled_idx, 2, score, "t", batch_stats=15)
+    seed = np.random.default_rng(4).integers(2**31)  # what draw_seed() takes from rng
+    with ConsistentMCDropout(context.model, 2, int(seed), "t", batch_stats=True) as mc:
+        for members in groups:
+            got = scores[np.searchsorted(context.unlabeled_idx, members)]
+            np.testing.assert_allclose(got, score(mc.proba(context.pool_inputs(members))),
+                                       rtol=1e-6)
+
+
+def test_without_batch_norm_the_chunks_keep_the_pool_order():
+    context = toy_context(toy_dataset(n_pool=60), n_labeled=9)
+    np.testing.assert_array_equal(np.concatenate([members for members, _ in chunks(context, 7)]),
+                                  context.unlabeled_idx)
 
 
 def test_a_model_without_batch_norm_scores_the_same_with_batch_stats():

@@ -61,7 +61,7 @@ class StudyEGL:
     """The study's EGL: chunk-mean gradient norms per label, weighted by each example's
     probabilities; ``chunk`` (default 100, the study's) examples per gradient. Like the
     study's, the chunks are consecutive unlabelled examples in an order of the pool shuffled
-    once per run (from ``context.run_rng()``)."""
+    once per run (``context.run_order``)."""
 
     def __init__(self, chunk: int = 100, clip: float = KERAS_EPSILON):
         if chunk < 1:
@@ -71,10 +71,7 @@ class StudyEGL:
         self.chunk, self.clip = chunk, clip
 
     def scores(self, context: QueryContext) -> np.ndarray:
-        pool_size = context.dataset.pool_size
-        position = np.empty(pool_size, dtype=np.int64)
-        position[context.run_rng().permutation(pool_size)] = np.arange(pool_size)
-        order = np.argsort(position[context.unlabeled_idx])
+        order = context.run_order(context.unlabeled_idx)
         shuffled = context.unlabeled_idx[order]
 
         def inputs(start: int, stop: int) -> torch.Tensor:
