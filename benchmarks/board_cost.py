@@ -10,10 +10,12 @@ they include whatever else the machine was running then.
 With ``--remaining``, for a store being filled (a rerun in resumable chunks): the runs each
 suite's current version still lacks and their predicted cost, each strategy's mean seconds a
 complete run of that version; for a strategy with none yet, its cost in ``--earlier`` records
-of an older version, scaled by the ratio of the versions' costs where both were measured.
+of an older version, scaled by the ratio of the versions' costs where both were measured;
+failing that, with ``--like SUITE``, its cost in that suite's current version, scaled by the
+ratio of the two suites' costs where both were measured.
 
-    python -m benchmarks.board_cost results --suite fmnist-b100 --remaining \
-        --earlier leaderboards/results
+    python -m benchmarks.board_cost results --suite fmnist-b10 --remaining \
+        --earlier leaderboards/results --like fmnist-b100
 """
 
 from __future__ import annotations
@@ -39,13 +41,16 @@ def board_cost(records) -> tuple[int, float, Counter, Counter]:
     return sum(runs.values()), sum(seconds.values()), seconds, runs
 
 
-def remaining_cost(suite_name: str, records, earlier=()) -> tuple[Counter, Counter, dict]:
+def remaining_cost(suite_name: str, records, earlier=(), like=()) -> tuple[Counter, Counter,
+                                                                          dict]:
     """Runs missing per strategy of ``suite_name``'s current version, their predicted
     seconds, and how each strategy's prediction was made.
 
     A strategy with complete runs of the current version is predicted by their mean; one
     with none, by its mean in ``earlier`` records (complete runs of older versions) times
-    the ratio of the two versions' costs over the strategies complete in both."""
+    the ratio of the two versions' costs over the strategies complete in both; failing
+    that, by its mean in ``like`` (complete runs of another suite's current version) times
+    the ratio of the two suites' costs likewise."""
     from albench.plugins import get_plugins
     from albench.spec import load_suite
 
@@ -58,23 +63,33 @@ def remaining_cost(suite_name: str, records, earlier=()) -> tuple[Counter, Count
     before = _mean_seconds([r for r in earlier if r.spec.suite == suite_name
                             and r.spec.suite_version < suite.version
                             and r.status == "complete"])
-    both = set(now) & set(before)
-    ratio = (sum(now[s] for s in both) / sum(before[s] for s in both)) if both else None
+    other = _mean_seconds([r for r in like if r.status == "complete"])
+    sources = [(before, _ratio(now, before), "earlier version")]
+    if like:
+        sources.append((other, _ratio(now, other), f"{like[0].spec.suite}"))
     missing, predicted, how = Counter(), Counter(), {}
     for spec in suite.run_specs(names):
         if (spec.strategy, spec.seed) in done:
             continue
         name = spec.strategy
         missing[name] += 1
+        how[name] = "unmeasured"
         if name in now:
             predicted[name] += now[name]
             how[name] = "measured"
-        elif name in before and ratio is not None:
-            predicted[name] += before[name] * ratio
-            how[name] = f"earlier version x {ratio:.2f}"
-        else:
-            how[name] = "unmeasured"
+            continue
+        for means, ratio, label in sources:
+            if name in means and ratio is not None:
+                predicted[name] += means[name] * ratio
+                how[name] = f"{label} x {ratio:.2f}"
+                break
     return missing, predicted, how
+
+
+def _ratio(now: dict[str, float], then: dict[str, float]) -> float | None:
+    """Cost of ``now`` over ``then`` on the strategies measured in both (None if none)."""
+    both = set(now) & set(then)
+    return sum(now[s] for s in both) / sum(then[s] for s in both) if both else None
 
 
 def _mean_seconds(records) -> dict[str, float]:
@@ -82,8 +97,8 @@ def _mean_seconds(records) -> dict[str, float]:
     return {strategy: seconds[strategy] / runs[strategy] for strategy in runs}
 
 
-def print_remaining(suite: str, records, earlier, workers: int) -> None:
-    missing, predicted, how = remaining_cost(suite, records, earlier)
+def print_remaining(suite: str, records, earlier, like, workers: int) -> None:
+    missing, predicted, how = remaining_cost(suite, records, earlier, like)
     total = sum(predicted.values())
     unmeasured = sorted(s for s, h in how.items() if h == "unmeasured")
     print(f"{suite}: {sum(missing.values())} runs left, {total / 3600:.2f} device-hours "
@@ -105,6 +120,8 @@ def main() -> None:
                         help="the runs each suite's current version lacks, and their cost")
     parser.add_argument("--earlier", help="with --remaining: records of older versions "
                         "(e.g. leaderboards/results) to predict unmeasured strategies from")
+    parser.add_argument("--like", help="with --remaining: a suite whose current version's "
+                        "records (here or in --earlier) predict strategies unmeasured otherwise")
     args = parser.parse_args()
     by_suite: dict[str, list] = {}
     for record in read_store(args.results):
@@ -112,8 +129,15 @@ def main() -> None:
             by_suite.setdefault(record.spec.suite, []).append(record)
     earlier = list(read_store(args.earlier)) if args.earlier else []
     if args.remaining:  # a suite the store has no run of yet lacks all of them
+        like = []
+        if args.like:
+            from albench.spec import load_suite
+
+            version = load_suite(args.like).version
+            like = [r for r in list(read_store(args.results)) + earlier
+                    if r.spec.suite == args.like and r.spec.suite_version == version]
         for suite in args.suite or sorted(by_suite):
-            print_remaining(suite, by_suite.get(suite, []), earlier, args.workers)
+            print_remaining(suite, by_suite.get(suite, []), earlier, like, args.workers)
         return
     for suite, records in sorted(by_suite.items()):
         n, total, seconds, runs = board_cost([r for r in records if r.status == "complete"])

@@ -49,3 +49,29 @@ def test_a_strategy_without_runs_is_scaled_from_an_earlier_version():
     assert predicted["margin"] == pytest.approx(10 * _mean_seconds(records)["margin"])
     _, _, unscaled = remaining_cost("quick", current)
     assert unscaled == {"margin": "unmeasured"}
+
+
+def _costing(record, suite, factor):
+    """``record`` as a run of ``suite`` whose rounds took ``factor`` times as long, with no
+    shared round 0 (so each strategy's mean is its own rounds')."""
+    rounds = [r.model_copy(update={"train_seconds": factor * r.train_seconds,
+                                   "query_seconds": factor * (r.query_seconds or 0.0)})
+              for r in record.rounds]
+    return record.model_copy(update={"spec": record.spec.model_copy(update={"suite": suite}),
+                                     "rounds": rounds, "round_zero": None})
+
+
+def test_a_strategy_new_to_the_suite_is_scaled_from_a_like_suite():
+    records = [_costing(r, "quick", 1) for r in _quick()]
+    current = [r for r in records if r.spec.strategy != "margin"]
+    like = [_costing(r, "other", 2) for r in records
+            if r.spec.strategy in ("margin", "entropy", "random")]
+    missing, predicted, how = remaining_cost("quick", current, like=like)
+    assert missing["margin"] == 10
+    assert how["margin"] == "other x 0.50"  # the other suite took twice as long
+    assert predicted["margin"] == pytest.approx(10 * _mean_seconds(records)["margin"])
+    # an earlier version of the suite itself comes first
+    earlier = [r.model_copy(update={"spec": r.spec.model_copy(update={"suite_version": 1})})
+               for r in records]
+    _, _, how = remaining_cost("quick", current, earlier, like)
+    assert how["margin"] == "earlier version x 1.00"
