@@ -123,8 +123,9 @@ def main() -> None:
     parser.add_argument("--like", help="with --remaining: a suite whose current version's "
                         "records (here or in --earlier) predict strategies unmeasured otherwise")
     args = parser.parse_args()
+    stored = list(read_store(args.results))
     by_suite: dict[str, list] = {}
-    for record in read_store(args.results):
+    for record in stored:
         if not args.suite or record.spec.suite in args.suite:
             by_suite.setdefault(record.spec.suite, []).append(record)
     earlier = list(read_store(args.earlier)) if args.earlier else []
@@ -134,7 +135,7 @@ def main() -> None:
             from albench.spec import load_suite
 
             version = load_suite(args.like).version
-            like = [r for r in list(read_store(args.results)) + earlier
+            like = [r for r in stored + earlier
                     if r.spec.suite == args.like and r.spec.suite_version == version]
         for suite in args.suite or sorted(by_suite):
             print_remaining(suite, by_suite.get(suite, []), earlier, like, args.workers)
