@@ -12,7 +12,8 @@ suite's current version still lacks and their predicted cost, each strategy's me
 complete run of that version; for a strategy with none yet, its cost in ``--earlier`` records
 of an older version, scaled by the ratio of the versions' costs where both were measured;
 failing that, with ``--like SUITE``, its cost in that suite's current version, scaled by the
-ratio of the two suites' costs where both were measured.
+ratio of the two suites' costs where both were measured (in their current versions or, for a
+suite whose new version has no complete run yet, in their older ones).
 
     python -m benchmarks.board_cost results --suite fmnist-b10 --remaining \
         --earlier leaderboards/results --like fmnist-b100
@@ -50,7 +51,8 @@ def remaining_cost(suite_name: str, records, earlier=(), like=()) -> tuple[Count
     with none, by its mean in ``earlier`` records (complete runs of older versions) times
     the ratio of the two versions' costs over the strategies complete in both; failing
     that, by its mean in ``like`` (complete runs of another suite's current version) times
-    the ratio of the two suites' costs likewise."""
+    the ratio of the two suites' costs likewise, or, with none of the current version
+    complete, the ratio of their costs in ``earlier``."""
     from albench.plugins import get_plugins
     from albench.spec import load_suite
 
@@ -66,7 +68,14 @@ def remaining_cost(suite_name: str, records, earlier=(), like=()) -> tuple[Count
     other = _mean_seconds([r for r in like if r.status == "complete"])
     sources = [(before, _ratio(now, before), "earlier version")]
     if like:
-        sources.append((other, _ratio(now, other), f"{like[0].spec.suite}"))
+        name, version = like[0].spec.suite, like[0].spec.suite_version
+        ratio, label = _ratio(now, other), name
+        if ratio is None:  # nothing of this version measured yet: the suites' older runs
+            other_before = _mean_seconds([r for r in earlier if r.spec.suite == name
+                                          and r.spec.suite_version < version
+                                          and r.status == "complete"])
+            ratio, label = _ratio(before, other_before), f"{name} (as earlier versions)"
+        sources.append((other, ratio, label))
     missing, predicted, how = Counter(), Counter(), {}
     for spec in suite.run_specs(names):
         if (spec.strategy, spec.seed) in done:
@@ -118,8 +127,9 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=5, help="strategies listed per suite")
     parser.add_argument("--remaining", action="store_true",
                         help="the runs each suite's current version lacks, and their cost")
-    parser.add_argument("--earlier", help="with --remaining: records of older versions "
-                        "(e.g. leaderboards/results) to predict unmeasured strategies from")
+    parser.add_argument("--earlier", action="append", default=[],
+                        help="with --remaining: records of older versions (e.g. "
+                        "leaderboards/results) to predict unmeasured strategies from (repeat)")
     parser.add_argument("--like", help="with --remaining: a suite whose current version's "
                         "records (here or in --earlier) predict strategies unmeasured otherwise")
     args = parser.parse_args()
@@ -128,7 +138,7 @@ def main() -> None:
     for record in stored:
         if not args.suite or record.spec.suite in args.suite:
             by_suite.setdefault(record.spec.suite, []).append(record)
-    earlier = list(read_store(args.earlier)) if args.earlier else []
+    earlier = [record for folder in args.earlier for record in read_store(folder)]
     if args.remaining:  # a suite the store has no run of yet lacks all of them
         like = []
         if args.like:

@@ -75,3 +75,20 @@ def test_a_strategy_new_to_the_suite_is_scaled_from_a_like_suite():
                for r in records]
     _, _, how = remaining_cost("quick", current, earlier, like)
     assert how["margin"] == "earlier version x 1.00"
+
+
+def test_a_new_version_with_no_run_yet_is_scaled_from_a_like_suite_by_older_versions():
+    def older(record):
+        return record.model_copy(update={"spec": record.spec.model_copy(
+            update={"suite_version": record.spec.suite_version - 1})})
+
+    records = [_costing(r, "quick", 1) for r in _quick()]
+    like = [_costing(r, "other", 2) for r in records]  # "other" took twice as long ...
+    earlier = [older(_costing(r, "quick", 3)) for r in records] + [
+        older(_costing(r, "other", 1)) for r in records]  # ... where before it took a third
+    missing, predicted, how = remaining_cost("quick", [], earlier, like)
+    assert missing["margin"] == 10
+    assert how["margin"] == "other (as earlier versions) x 3.00"
+    assert predicted["margin"] == pytest.approx(10 * 6 * _mean_seconds(records)["margin"])
+    _, _, unscaled = remaining_cost("quick", [], [], like)
+    assert set(unscaled.values()) == {"unmeasured"}
