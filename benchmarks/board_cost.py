@@ -1,8 +1,8 @@
 """What a committed board cost to compute, from its records' measured round times.
 
-For each suite: the runs, the CPU- (or GPU-) hours their rounds took (training and querying,
-each shared round-0 model counted once), the wall hours at ``--workers`` runs at a time, and
-the strategies that took the largest shares. The seconds are those the records measured, so
+For each suite: the runs, the CPU- (or GPU-) hours their rounds took (every query, and the
+training of each shared round-0 model once), the wall hours at ``--workers`` runs at a time,
+and the strategies that took the largest shares. The seconds are those the records measured, so
 they include whatever else the machine was running then.
 
     python -m benchmarks.board_cost leaderboards/results --suite quick --workers 2
@@ -33,12 +33,12 @@ def board_cost(records) -> tuple[int, float, Counter, Counter]:
     for record in records:
         runs[record.spec.strategy] += 1
         for round_ in record.rounds:
-            cost = round_.train_seconds + (round_.query_seconds or 0.0)
+            train = round_.train_seconds
             if round_.round == 0 and record.round_zero is not None:
                 if record.round_zero in shared_zeros:
-                    continue  # trained once for every strategy of the seed
+                    train = 0.0  # trained once for every strategy of the seed
                 shared_zeros.add(record.round_zero)
-            seconds[record.spec.strategy] += cost
+            seconds[record.spec.strategy] += train + (round_.query_seconds or 0.0)
     return sum(runs.values()), sum(seconds.values()), seconds, runs
 
 

@@ -92,3 +92,17 @@ def test_a_new_version_with_no_run_yet_is_scaled_from_a_like_suite_by_older_vers
     assert predicted["margin"] == pytest.approx(10 * 6 * _mean_seconds(records)["margin"])
     _, _, unscaled = remaining_cost("quick", [], [], like)
     assert set(unscaled.values()) == {"unmeasured"}
+
+
+def test_a_shared_round_0_is_trained_once_but_every_strategys_first_query_counts():
+    records = _quick()
+    shared = {r.round_zero for r in records}
+    assert None not in shared and len(shared) < len(records)  # strategies share round 0
+    queries = sum(r.query_seconds or 0.0 for record in records for r in record.rounds)
+    training = sum(r.train_seconds for record in records for r in record.rounds
+                   if r.round > 0)
+    round_zero = {}  # each shared round 0's training, as the first of its runs recorded it
+    for record in records:
+        round_zero.setdefault(record.round_zero, record.rounds[0].train_seconds)
+    _, total, _, _ = board_cost.board_cost(records)
+    assert total == pytest.approx(queries + training + sum(round_zero.values()))
