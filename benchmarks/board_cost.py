@@ -42,6 +42,11 @@ def board_cost(records) -> tuple[int, float, Counter, Counter]:
     return sum(runs.values()), sum(seconds.values()), seconds, runs
 
 
+def _unique(records) -> list:
+    """``records`` without repeats: a run may be both in the store and in exported folders."""
+    return list({record.run_id: record for record in records}.values())
+
+
 def remaining_cost(suite_name: str, records, earlier=(), like=()) -> tuple[Counter, Counter,
                                                                           dict]:
     """Runs missing per strategy of ``suite_name``'s current version, their predicted
@@ -52,10 +57,11 @@ def remaining_cost(suite_name: str, records, earlier=(), like=()) -> tuple[Count
     the ratio of the two versions' costs over the strategies complete in both; failing
     that, by its mean in ``like`` (complete runs of another suite's current version) times
     the ratio of the two suites' costs likewise, or, with none of the current version
-    complete, the ratio of their costs in ``earlier``."""
+    complete, the ratio of their costs in ``earlier``. A run given twice counts once."""
     from albench.plugins import get_plugins
     from albench.spec import load_suite
 
+    earlier, like = _unique(earlier), _unique(like)
     suite = load_suite(suite_name)
     names = suite.strategy_names(get_plugins().names("strategies"))
     complete = [r for r in records

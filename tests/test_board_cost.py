@@ -19,6 +19,12 @@ QUICK = sorted(RecordFolder(RESULTS).records(), key=lambda r: r.run_id) if (
 pytestmark = pytest.mark.skipif(not QUICK, reason="no committed quick records")
 
 
+def _respecified(record, **changes):
+    """``record`` with its spec changed, and so its run id."""
+    spec = record.spec.model_copy(update=changes)
+    return record.model_copy(update={"spec": spec, "run_id": spec.run_id})
+
+
 def _quick():
     return [r for r in QUICK if r.spec.suite == "quick"]
 
@@ -41,8 +47,7 @@ def test_missing_runs_are_predicted_from_their_strategys_complete_runs():
 def test_a_strategy_without_runs_is_scaled_from_an_earlier_version():
     records = _quick()
     current = [r for r in records if r.spec.strategy != "margin"]
-    earlier = [r.model_copy(update={"spec": r.spec.model_copy(update={"suite_version": 1})})
-               for r in records]  # the same costs: a ratio of 1
+    earlier = [_respecified(r, suite_version=1) for r in records]  # the same costs: a ratio of 1
     missing, predicted, how = remaining_cost("quick", current, earlier)
     assert missing["margin"] == 10
     assert how["margin"] == "earlier version x 1.00"
@@ -57,8 +62,8 @@ def _costing(record, suite, factor):
     rounds = [r.model_copy(update={"train_seconds": factor * r.train_seconds,
                                    "query_seconds": factor * (r.query_seconds or 0.0)})
               for r in record.rounds]
-    return record.model_copy(update={"spec": record.spec.model_copy(update={"suite": suite}),
-                                     "rounds": rounds, "round_zero": None})
+    return _respecified(record, suite=suite).model_copy(
+        update={"rounds": rounds, "round_zero": None})
 
 
 def test_a_strategy_new_to_the_suite_is_scaled_from_a_like_suite():
@@ -71,16 +76,14 @@ def test_a_strategy_new_to_the_suite_is_scaled_from_a_like_suite():
     assert how["margin"] == "other x 0.50"  # the other suite took twice as long
     assert predicted["margin"] == pytest.approx(10 * _mean_seconds(records)["margin"])
     # an earlier version of the suite itself comes first
-    earlier = [r.model_copy(update={"spec": r.spec.model_copy(update={"suite_version": 1})})
-               for r in records]
+    earlier = [_respecified(r, suite_version=1) for r in records]
     _, _, how = remaining_cost("quick", current, earlier, like)
     assert how["margin"] == "earlier version x 1.00"
 
 
 def test_a_new_version_with_no_run_yet_is_scaled_from_a_like_suite_by_older_versions():
     def older(record):
-        return record.model_copy(update={"spec": record.spec.model_copy(
-            update={"suite_version": record.spec.suite_version - 1})})
+        return _respecified(record, suite_version=record.spec.suite_version - 1)
 
     records = [_costing(r, "quick", 1) for r in _quick()]
     like = [_costing(r, "other", 2) for r in records]  # "other" took twice as long ...
@@ -106,3 +109,12 @@ def test_a_shared_round_0_is_trained_once_but_every_strategys_first_query_counts
         round_zero.setdefault(record.round_zero, record.rounds[0].train_seconds)
     _, total, _, _ = board_cost.board_cost(records)
     assert total == pytest.approx(queries + training + sum(round_zero.values()))
+
+
+def test_a_run_given_twice_counts_once():
+    records = [r for r in _quick() if r.spec.strategy != "margin"]
+    like = [_costing(r, "other", 1) for r in _quick()]
+    like = [r.model_copy(update={"round_zero": "shared"}) for r in like]  # one round 0 for all
+    once = remaining_cost("quick", records, like=like)
+    assert remaining_cost("quick", records, like=like + like[:7]) == once
+    assert remaining_cost("quick", records, earlier=like[:3] * 2, like=like) == once
