@@ -9,11 +9,12 @@ they include whatever else the machine was running then.
 
 With ``--remaining``, for a store being filled (a rerun in resumable chunks): the runs each
 suite's current version still lacks and their predicted cost, each strategy's mean seconds a
-complete run of that version; for a strategy with none yet, its cost in ``--earlier`` records
-of an older version, scaled by the ratio of the versions' costs where both were measured;
-failing that, with ``--like SUITE``, its cost in that suite's current version, scaled by the
-ratio of the two suites' costs where both were measured (in their current versions or, for a
-suite whose new version has no complete run yet, in their older ones).
+complete run of that version; for a strategy with none yet, the version's mean training a run
+and its queries' cost in ``--earlier`` records of an older version, scaled by the ratio of
+the versions' query costs where both were measured; failing that, with ``--like SUITE``, its
+queries' cost in that suite's current version, scaled by the two suites' ratio likewise (for
+a suite whose new version has no complete run yet, the training too, by the ratios of their
+older versions).
 
     python -m benchmarks.board_cost results --suite fmnist-b10 --remaining \
         --earlier leaderboards/results --like fmnist-b100
@@ -29,17 +30,26 @@ from albench.record_files import read_store
 
 def board_cost(records) -> tuple[int, float, Counter, Counter]:
     """Runs, total seconds, seconds per strategy and runs per strategy of ``records``."""
-    seconds, runs, shared_zeros = Counter(), Counter(), set()
+    training, queries, runs = _seconds(records)
+    seconds = training + queries
+    return sum(runs.values()), sum(seconds.values()), seconds, runs
+
+
+def _seconds(records) -> tuple[Counter, Counter, Counter]:
+    """Seconds training, seconds querying and runs, per strategy of ``records``."""
+    training, queries, runs, shared_zeros = Counter(), Counter(), Counter(), set()
     for record in records:
-        runs[record.spec.strategy] += 1
+        strategy = record.spec.strategy
+        runs[strategy] += 1
         for round_ in record.rounds:
             train = round_.train_seconds
             if round_.round == 0 and record.round_zero is not None:
                 if record.round_zero in shared_zeros:
                     train = 0.0  # trained once for every strategy of the seed
                 shared_zeros.add(record.round_zero)
-            seconds[record.spec.strategy] += train + (round_.query_seconds or 0.0)
-    return sum(runs.values()), sum(seconds.values()), seconds, runs
+            training[strategy] += train
+            queries[strategy] += round_.query_seconds or 0.0
+    return training, queries, runs
 
 
 def _unique(records) -> list:
@@ -52,12 +62,15 @@ def remaining_cost(suite_name: str, records, earlier=(), like=()) -> tuple[Count
     """Runs missing per strategy of ``suite_name``'s current version, their predicted
     seconds, and how each strategy's prediction was made.
 
-    A strategy with complete runs of the current version is predicted by their mean; one
-    with none, by its mean in ``earlier`` records (complete runs of older versions) times
-    the ratio of the two versions' costs over the strategies complete in both; failing
-    that, by its mean in ``like`` (complete runs of another suite's current version) times
-    the ratio of the two suites' costs likewise, or, with none of the current version
-    complete, the ratio of their costs in ``earlier``. A run given twice counts once."""
+    A strategy with complete runs of the current version is predicted by their mean. One with
+    none trains as long as the version's complete runs did on average (the loop trains the
+    same model whatever the strategy), and queries as long as in ``earlier`` records
+    (complete runs of older versions) times the ratio of the two versions' query costs over
+    the strategies complete in both; failing that, as in ``like`` (complete runs of another
+    suite's current version) times the two suites' ratio likewise. With none of the current
+    version complete, the training too is scaled from the source, by the ratio of the
+    training costs, and ``like`` by the two suites' ratios in ``earlier``. A run given twice
+    counts once."""
     from albench.plugins import get_plugins
     from albench.spec import load_suite
 
@@ -67,21 +80,22 @@ def remaining_cost(suite_name: str, records, earlier=(), like=()) -> tuple[Count
     complete = [r for r in records
                 if r.spec.suite_version == suite.version and r.status == "complete"]
     done = {(r.spec.strategy, r.spec.seed) for r in complete}
-    now = _mean_seconds(complete)
-    before = _mean_seconds([r for r in earlier if r.spec.suite == suite_name
-                            and r.spec.suite_version < suite.version
-                            and r.status == "complete"])
-    other = _mean_seconds([r for r in like if r.status == "complete"])
-    sources = [(before, _ratio(now, before), "earlier version")]
+    now, training_now = _mean_parts(complete), _mean_training(complete)
+    older = [r for r in earlier if r.spec.suite == suite_name
+             and r.spec.suite_version < suite.version and r.status == "complete"]
+    before = _mean_parts(older)
+    sources = [(before, _mean_training(older), _ratios(now, before), "earlier version")]
     if like:
         name, version = like[0].spec.suite, like[0].spec.suite_version
-        ratio, label = _ratio(now, other), name
-        if ratio is None:  # nothing of this version measured yet: the suites' older runs
-            other_before = _mean_seconds([r for r in earlier if r.spec.suite == name
-                                          and r.spec.suite_version < version
-                                          and r.status == "complete"])
-            ratio, label = _ratio(before, other_before), f"{name} (as earlier versions)"
-        sources.append((other, ratio, label))
+        others = [r for r in like if r.status == "complete"]
+        other = _mean_parts(others)
+        ratios, label = _ratios(now, other), name
+        if ratios is None:  # nothing of this version measured yet: the suites' older runs
+            other_before = _mean_parts([r for r in earlier if r.spec.suite == name
+                                        and r.spec.suite_version < version
+                                        and r.status == "complete"])
+            ratios, label = _ratios(before, other_before), f"{name} (as earlier versions)"
+        sources.append((other, _mean_training(others), ratios, label))
     missing, predicted, how = Counter(), Counter(), {}
     for spec in suite.run_specs(names):
         if (spec.strategy, spec.seed) in done:
@@ -90,26 +104,46 @@ def remaining_cost(suite_name: str, records, earlier=(), like=()) -> tuple[Count
         missing[name] += 1
         how[name] = "unmeasured"
         if name in now:
-            predicted[name] += now[name]
+            predicted[name] += sum(now[name])
             how[name] = "measured"
             continue
-        for means, ratio, label in sources:
-            if name in means and ratio is not None:
-                predicted[name] += means[name] * ratio
-                how[name] = f"{label} x {ratio:.2f}"
+        for means, training, ratios, label in sources:
+            if name in means and ratios is not None:
+                train_ratio, query_ratio = ratios
+                if training_now is not None:
+                    train, trained = training_now, "as measured"
+                else:
+                    train, trained = training * train_ratio, f"x {train_ratio:.2f}"
+                predicted[name] += train + means[name][1] * query_ratio
+                how[name] = f"{label}: queries x {query_ratio:.2f}, training {trained}"
                 break
     return missing, predicted, how
 
 
-def _ratio(now: dict[str, float], then: dict[str, float]) -> float | None:
-    """Cost of ``now`` over ``then`` on the strategies measured in both (None if none)."""
+def _ratios(now: dict, then: dict) -> tuple[float, float] | None:
+    """Training and query cost of ``now`` over ``then`` (each ``_mean_parts``) on the
+    strategies measured in both; None if none, 1 for a part that took no time then."""
     both = set(now) & set(then)
-    return sum(now[s] for s in both) / sum(then[s] for s in both) if both else None
+    if not both:
+        return None
+
+    def ratio(part: int) -> float:
+        total = sum(then[s][part] for s in both)
+        return sum(now[s][part] for s in both) / total if total else 1.0
+
+    return ratio(0), ratio(1)
 
 
-def _mean_seconds(records) -> dict[str, float]:
-    _, _, seconds, runs = board_cost(records)
-    return {strategy: seconds[strategy] / runs[strategy] for strategy in runs}
+def _mean_training(records) -> float | None:
+    """The mean seconds a run of ``records`` spent training, whatever its strategy."""
+    training, _, runs = _seconds(records)
+    return sum(training.values()) / sum(runs.values()) if runs else None
+
+
+def _mean_parts(records) -> dict[str, tuple[float, float]]:
+    """Per strategy, the mean seconds a run of ``records`` spent training and querying."""
+    training, queries, runs = _seconds(records)
+    return {s: (training[s] / runs[s], queries[s] / runs[s]) for s in runs}
 
 
 def print_remaining(suite: str, records, earlier, like, workers: int) -> None:
