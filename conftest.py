@@ -6,6 +6,7 @@ Each folder under ``plugins/`` is its own package (``plugins/albench-dal`` holds
 the tests of the others and says which, instead of stopping at their import errors.
 """
 
+import atexit
 import importlib.util
 import os
 import sys
@@ -63,10 +64,12 @@ def pytest_unconfigure(config):
     By now the session's threads that no test owns are foreign: Ray's gRPC and core-worker
     threads outlive ``ray.shutdown()``, beside torch's and tqdm's. CPython's finalisation with
     them alive once crashed the process (SIGSEGV) after every test had passed, which turned a
-    green run red; every report and record is written before this hook."""
+    green run red; every report and record is written before this hook, and the exit
+    functions still run (``coverage run`` saves its data in one)."""
     session = config.stash.get(SESSION, None)
     if session is None:  # pytest stopped before a session began (a usage error)
         return
+    atexit._run_exitfuncs()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(int(session.exitstatus))

@@ -1,5 +1,6 @@
 """The test process ends with pytest's status once pytest has reported, whatever threads the
-tests left behind (the interpreter is not finalised with them alive)."""
+tests left behind (the interpreter is not finalised with them alive), and its exit functions
+run."""
 
 import shutil
 import subprocess
@@ -9,9 +10,12 @@ from pathlib import Path
 import pytest
 
 ROOT_CONFTEST = Path(__file__).parents[1] / "conftest.py"
-LEFT_BEHIND = """import threading
+LEFT_BEHIND = """import atexit
+import pathlib
+import threading
 
 threading.Thread(target=threading.Event().wait, name="never-ends").start()
+atexit.register(pathlib.Path("exit-functions-ran").touch)
 
 
 def test_passes():
@@ -34,3 +38,4 @@ def test_a_thread_left_running_neither_hangs_nor_hides_the_status(tmp_path, ok, 
                             check=False)  # a non-daemon thread would block a normal exit
     assert result.returncode == status, result.stdout + result.stderr
     assert summary in result.stdout
+    assert (tmp_path / "exit-functions-ran").exists()
