@@ -14,4 +14,5 @@ compare() {  # suite, round
     --pair-with bayesian-least-confidence-study --pair-with dfal --pair-with egl-study
 }
 compare quick 5        # round 5 of 10
+compare fmnist-b10 5   # round 5 of 10 (150 labels)
 compare fmnist-b100 3  # round 3 of 5 (400 labels)
