@@ -49,7 +49,8 @@ def test_committed_markdown_matches_the_records(board, tmp_path):
 
 NOT_YET_RECOMPUTED = {"fmnist-b1000", "fmnist-gpu-b100"}
 """Boards whose records predate their suite's current version (each board says so).
-``fmnist-gpu-b100`` needs a GPU; the others are being recomputed in ``leaderboards/pending``."""
+``fmnist-gpu-b100`` needs a GPU; ``fmnist-b1000`` is being recomputed in
+``leaderboards/pending``."""
 
 
 @pytest.mark.parametrize("board", BOARDS, ids=lambda p: p.stem)
