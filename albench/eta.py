@@ -2,7 +2,8 @@
 
 A query takes 0.000 s for random sampling and minutes for DFAL, so counting rounds misleads:
 each round left is weighted by its strategy's measured seconds per round (training plus
-query), and the total is scaled by how this session's rounds compared with their estimates.
+query; a strategy not yet run in a setting is scaled from the settings that ran it), and the
+total is scaled by how this session's rounds compared with their estimates.
 """
 
 from __future__ import annotations
@@ -28,9 +29,28 @@ class RoundCosts:
         self.per_setting = {key: sum(v) / len(v) for key, v in by_setting.items()}
 
     def estimate(self, spec: RunSpec) -> float | None:
-        """Seconds one round of ``spec`` should take: its strategy's, else its setting's mean."""
-        return self.per_strategy.get((spec.setting, spec.strategy),
-                                     self.per_setting.get(spec.setting))
+        """Seconds one round of ``spec`` should take: its strategy's mean in its setting; for a
+        strategy not run there yet, its mean in the other settings that ran it, each scaled by
+        the two settings' ratio over the strategies both ran (averaged); else the setting's
+        mean."""
+        own = self.per_strategy.get((spec.setting, spec.strategy))
+        if own is not None:
+            return own
+        scaled = [seconds * ratio for (setting, strategy), seconds in self.per_strategy.items()
+                  if strategy == spec.strategy
+                  and (ratio := self._ratio(spec.setting, setting)) is not None]
+        if scaled:
+            return sum(scaled) / len(scaled)
+        return self.per_setting.get(spec.setting)
+
+    def _ratio(self, setting: str, other: str) -> float | None:
+        """What a round costs in ``setting`` over ``other``, on the strategies both ran."""
+        both = [strategy for s, strategy in self.per_strategy
+                if s == setting and (other, strategy) in self.per_strategy]
+        then = sum(self.per_strategy[other, strategy] for strategy in both)
+        if not then:
+            return None
+        return sum(self.per_strategy[setting, strategy] for strategy in both) / then
 
 
 class Eta:

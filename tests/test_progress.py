@@ -1,6 +1,7 @@
 """Progress of ``albench run``: time left from stored costs, lines for logs, and Ctrl-C."""
 
 import sys
+from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
@@ -27,6 +28,23 @@ def test_runs_without_a_stored_cost_count_as_the_mean_of_the_others():
     eta = Eta({"a": 10.0, "b": 30.0, "new": None})
     assert eta.seconds_left({"a": 1, "b": 1, "new": 3}, 0) == pytest.approx(10 + 30 + 3 * 20)
     assert Eta({"new": None}).seconds_left({"new": 4}, 0) is None
+
+
+def test_a_strategy_new_to_a_setting_is_scaled_from_the_settings_that_ran_it():
+    def run(setting, strategy, seconds):  # what RoundCosts reads of a record
+        rounds = [SimpleNamespace(train_seconds=1.0, query_seconds=seconds - 1.0)] * 3
+        return SimpleNamespace(spec=SimpleNamespace(setting=setting, strategy=strategy),
+                               rounds=rounds)
+
+    costs = RoundCosts([run("b100", "random", 2.0), run("b100", "dal", 100.0),
+                        run("b1000", "random", 6.0), run("b1000", "margin", 9.0)])
+    # b1000's rounds cost 3 times b100's on the strategy both ran
+    assert costs.estimate(SimpleNamespace(setting="b1000", strategy="dal")) == pytest.approx(300)
+    assert costs.estimate(SimpleNamespace(setting="b1000", strategy="margin")) == 9.0
+    # no setting that ran it shares a strategy with this one: the setting's mean
+    assert costs.estimate(SimpleNamespace(setting="b10", strategy="dal")) is None
+    lone = RoundCosts([run("b100", "dal", 100.0), run("b1000", "random", 6.0)])
+    assert lone.estimate(SimpleNamespace(setting="b1000", strategy="dal")) == 6.0
 
 
 def test_without_a_terminal_each_finished_run_is_one_line_and_costs_are_learnt(tiny_suite,
