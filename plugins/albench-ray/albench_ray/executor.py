@@ -164,8 +164,11 @@ class RayExecutor:
                 run_id = run.job.spec.run_id
                 try:
                     item = ray.get(next(stream))
-                except StopIteration:  # the run sent "done" or "error" before ending
+                except StopIteration:  # a stream ended without its run's last message
                     del in_flight[stream]
+                    item = Message("error", run_id, "its Ray task ended before the run did")
+                    progress.follow(item)
+                    handle(item)
                     continue
                 except RayError as exc:
                     del in_flight[stream]
@@ -184,6 +187,8 @@ class RayExecutor:
                     continue
                 progress.follow(item)
                 handle(item)
+                if item.kind in ("done", "error"):  # a task lost after this has no more to say
+                    del in_flight[stream]
         finally:  # empty unless the driver failed or was interrupted: stop what it can't store
             for stream, run in in_flight.items():
                 ray.cancel(stream, force=True)

@@ -3,6 +3,7 @@ stored round, and every result equals the local executor's."""
 
 import os
 import signal
+import time
 
 import pytest
 import ray
@@ -125,6 +126,26 @@ def test_killed_worker_resumes_and_matches_local(local_ray, specs, tmp_path):
         f"from round {len(starts[1].rounds)}")
     assert executor.running == {}
     assert ray.is_initialized()  # an instance the executor did not start is left running
+
+
+def test_a_task_lost_after_its_run_ended_leaves_the_run_done(local_ray, specs, tmp_path,
+                                                             monkeypatch):
+    """A node may die between a run's last message and its task's end: the run is done,
+    not resubmitted (which would report it done twice)."""
+    from albench_ray import executor as module
+
+    @ray.remote(num_returns="streaming", max_retries=0)
+    def dies_after_the_run(job, dataset):
+        yield module._here()
+        yield from module.run_messages(job, dataset=dataset)
+        time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    monkeypatch.setattr(module, "_run", dies_after_the_run)
+    store = ResultStore(tmp_path / "ray")
+    summary = run_specs(specs[:1], store, RayExecutor(), progress=False)
+    assert summary.completed == [specs[0].run_id] and not summary.failed
+    assert store.get(specs[0].run_id).status == "complete"
 
 
 @parametrize_with_checks(executor_checks(RayExecutor, "ray", workers=2))
