@@ -8,6 +8,7 @@ total is scaled by how this session's rounds compared with their estimates.
 
 from __future__ import annotations
 
+import statistics
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -44,13 +45,12 @@ class RoundCosts:
         return self.per_setting.get(spec.setting)
 
     def _ratio(self, setting: str, other: str) -> float | None:
-        """What a round costs in ``setting`` over ``other``, on the strategies both ran."""
-        both = [strategy for s, strategy in self.per_strategy
-                if s == setting and (other, strategy) in self.per_strategy]
-        then = sum(self.per_strategy[other, strategy] for strategy in both)
-        if not then:
-            return None
-        return sum(self.per_strategy[setting, strategy] for strategy in both) / then
+        """What a round costs in ``setting`` over ``other``: the median, over the strategies
+        both ran, of each one's ratio (so that one whose cost grows otherwise with the
+        setting, such as an autoencoder trained on the pool, does not set it for all)."""
+        ratios = [seconds / then for (s, strategy), seconds in self.per_strategy.items()
+                  if s == setting and (then := self.per_strategy.get((other, strategy)))]
+        return statistics.median(ratios) if ratios else None
 
 
 class Eta:

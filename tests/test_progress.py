@@ -37,8 +37,10 @@ def test_a_strategy_new_to_a_setting_is_scaled_from_the_settings_that_ran_it():
                                rounds=rounds)
 
     costs = RoundCosts([run("b100", "random", 2.0), run("b100", "dal", 100.0),
-                        run("b1000", "random", 6.0), run("b1000", "margin", 9.0)])
-    # b1000's rounds cost 3 times b100's on the strategy both ran
+                        run("b100", "entropy", 4.0), run("b100", "dal-ae", 50.0),
+                        run("b1000", "random", 6.0), run("b1000", "margin", 9.0),
+                        run("b1000", "entropy", 12.0), run("b1000", "dal-ae", 2000.0)])
+    # b1000's rounds cost 3 times b100's on most strategies both ran; dal-ae's 40 times
     assert costs.estimate(SimpleNamespace(setting="b1000", strategy="dal")) == pytest.approx(300)
     assert costs.estimate(SimpleNamespace(setting="b1000", strategy="margin")) == 9.0
     # no setting that ran it shares a strategy with this one: the setting's mean
