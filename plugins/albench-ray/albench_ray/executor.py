@@ -165,11 +165,7 @@ class RayExecutor:
                 try:
                     item = ray.get(next(stream))
                 except StopIteration:  # a stream ended without its run's last message
-                    del in_flight[stream]
                     item = Message("error", run_id, "its Ray task ended before the run did")
-                    progress.follow(item)
-                    handle(item)
-                    continue
                 except RayError as exc:
                     del in_flight[stream]
                     error = self._lost(run, retries[run_id], exc)
